@@ -1,0 +1,34 @@
+# Decides whether to build the CUDA backend (MYELIN_CUDA = AUTO | ON | OFF) and, when it does,
+# enables the CUDA language and finds the toolkit's libraries.
+set(MYELIN_WITH_CUDA OFF)
+if(NOT MYELIN_CUDA MATCHES "^(AUTO|ON|OFF)$")
+  message(FATAL_ERROR "MYELIN_CUDA must be AUTO, ON or OFF, not '${MYELIN_CUDA}'")
+endif()
+
+if(NOT MYELIN_CUDA STREQUAL "OFF")
+  # nvcc is usually not on PATH outside a CUDA shell: also look where the toolkit installs.
+  if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX})
+    find_program(MYELIN_NVCC nvcc PATHS /usr/local/cuda/bin /opt/cuda/bin)
+    if(MYELIN_NVCC)
+      set(CMAKE_CUDA_COMPILER "${MYELIN_NVCC}")
+    endif()
+  endif()
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    # H100 / H200 by default; override with -DCMAKE_CUDA_ARCHITECTURES=...
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES 90)
+    endif()
+    enable_language(CUDA)
+    set(CMAKE_CUDA_STANDARD 17)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    find_package(CUDAToolkit REQUIRED)
+    set(MYELIN_WITH_CUDA ON)
+  elseif(MYELIN_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "MYELIN_CUDA=ON but no CUDA compiler (nvcc) was found; install the CUDA "
+                        "toolkit, put nvcc on PATH, or configure with -DMYELIN_CUDA=OFF")
+  else()
+    message(STATUS "nvcc not found: building the CPU-only library")
+  endif()
+endif()

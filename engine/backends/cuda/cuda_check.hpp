@@ -1,0 +1,23 @@
+#pragma once
+
+// Every CUDA runtime call goes through MYELIN_CUDA_CHECK: a failure becomes a myelin::Error
+// naming the call, the file and line, and CUDA's own description.
+
+#include <cuda_runtime_api.h>
+
+#include "myelin/error.hpp"
+
+namespace myelin::cuda {
+
+[[noreturn]] void throw_cuda_error(cudaError_t status, const char* call, const char* file,
+                                   int line);
+
+}  // namespace myelin::cuda
+
+#define MYELIN_CUDA_CHECK(call)                                                     \
+  do {                                                                              \
+    const cudaError_t myelin_status_ = (call);                                      \
+    if (myelin_status_ != cudaSuccess) {                                            \
+      ::myelin::cuda::throw_cuda_error(myelin_status_, #call, __FILE__, __LINE__);  \
+    }                                                                               \
+  } while (0)

@@ -1,0 +1,51 @@
+#pragma once
+
+// The executor's state, shared with the library's own tools (the gradient checker).
+
+#include <vector>
+
+#include "myelin/executor.hpp"
+
+namespace myelin {
+
+struct Executor::Impl {
+  Graph* graph = nullptr;
+  ExecutorOptions options;
+  Backend backend = Backend::kCpu;
+  std::uint64_t seed = 0;
+  int graph_values = 0;  // the graph's size when compiled: it must not grow afterwards
+  std::vector<int> order;
+
+  // Per value id.
+  std::vector<Tensor> values;
+  std::vector<Tensor> grads;
+  std::vector<char> requires_grad;
+  std::vector<char> grad_written;
+  std::vector<char> shared;  // parameter or buffer tensor shared with the graph
+  std::vector<char> want_grad;  // trainable parameters and requested inputs
+  // Per node.
+  std::vector<std::vector<Tensor>> saved;
+  std::vector<std::vector<Tensor>> scratch;  // per input slot, for fan-in accumulation
+
+  std::vector<Value> trainable;
+  std::vector<Shape> inferred_for;  // input shapes the current buffers were sized for
+  bool has_forward = false;
+  Mode last_mode = Mode::kTrain;
+  std::uint64_t last_step = 0;
+
+  DType compute_type(DType declared) const {
+    return is_floating(declared) ? options.dtype : declared;
+  }
+  void compile();
+  void bind_parameters();
+  void infer_shapes();
+  OpContext make_context(int node_index, Mode mode, std::uint64_t step);
+  Tensor& grad_buffer(Value v);
+};
+
+// The gradient checker reaches the executor's state through this.
+struct ExecutorAccess {
+  static Executor::Impl& impl(Executor& e) { return *e.impl_; }
+};
+
+}  // namespace myelin

@@ -1,0 +1,36 @@
+#include "backends/cpu/cpu_ops.hpp"
+#include "ops/ops.hpp"
+
+namespace myelin::ops {
+
+namespace {
+void infer_softmax(InferCtx& ctx) {
+  ctx.expect_floating(0);
+  ctx.expect_rank(0, 1, Shape::kMaxRank);
+  ctx.set_output(0, ctx.shape(0), ctx.input(0).dtype);
+}
+
+OpDef make(const char* name, const char* summary, KernelFn forward, KernelFn backward) {
+  OpDef d;
+  d.name = name;
+  d.summary = summary;
+  d.inputs = {{"x"}};
+  d.infer = infer_softmax;
+  d.impls[static_cast<int>(Backend::kCpu)] = {std::move(forward), std::move(backward)};
+  return d;
+}
+}  // namespace
+
+const OpDef& softmax() {
+  static const OpDef op = make("softmax", "softmax over the last axis, max-subtracted",
+                               cpu::softmax_forward, cpu::softmax_backward);
+  return op;
+}
+
+const OpDef& log_softmax() {
+  static const OpDef op = make("log_softmax", "log of softmax over the last axis, max-subtracted",
+                               cpu::log_softmax_forward, cpu::log_softmax_backward);
+  return op;
+}
+
+}  // namespace myelin::ops

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string>
+
+#include "myelin/export.hpp"
+
+namespace myelin {
+
+struct BuildInfo {
+  std::string version;
+  bool cuda = false;         // built with the CUDA backend
+  int cuda_runtime = 0;      // CUDA runtime version it was built against (e.g. 13000), 0 if none
+  std::string blas;          // BLAS library and threading model
+  std::string compiler;
+};
+
+MYELIN_API BuildInfo build_info();
+
+// Number of usable CUDA devices: 0 when built without CUDA, when there is no driver, or no
+// device. `why` (optional) receives the reason when it is 0.
+MYELIN_API int cuda_device_count(std::string* why = nullptr);
+MYELIN_API bool cuda_available();
+
+}  // namespace myelin

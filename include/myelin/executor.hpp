@@ -1,0 +1,88 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "myelin/export.hpp"
+#include "myelin/graph.hpp"
+#include "myelin/op.hpp"
+#include "myelin/tensor.hpp"
+
+namespace myelin {
+
+struct ExecutorOptions {
+  Device device = Device::cpu();
+  // The type floating-point values are computed in: float32, or float64 on the CPU (gradient
+  // checks). Integer values (labels, masks, counters) keep their own types.
+  DType dtype = DType::kFloat32;
+  // CPU threads for this executor's ops and GEMMs (0: OpenMP's default). Results are the same
+  // bits for any count.
+  int num_threads = 0;
+  // Inputs whose gradients backward() also computes.
+  std::vector<Value> input_grads;
+  // Seed of dropout masks; the graph's seed when not set.
+  std::optional<std::uint64_t> seed;
+  // When false, the executor always works on copies of the graph's parameters and buffers,
+  // even where it could share them (the gradient checker must leave the graph untouched).
+  bool share_graph_tensors = true;
+};
+
+// Runs a graph on one backend: topological order, forward, and the backward pass built by
+// reverse-mode autograd over the op table, with gradients accumulated where a value fans out.
+//
+// On the CPU with the graph's floating type, the executor works on the graph's own parameter
+// and buffer tensors (training updates the graph); otherwise it works on copies, and
+// write_back() copies them into the graph.
+class MYELIN_API Executor {
+ public:
+  explicit Executor(Graph& graph, const ExecutorOptions& options = {});
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+  Executor(Executor&&) noexcept;
+  Executor& operator=(Executor&&) noexcept;
+
+  // Binds a batch to an input: same rank, type and non-batch dimensions as declared (the first
+  // dimension may differ). A tensor of the compute type on the executor's device is used
+  // in place; otherwise it is converted.
+  void set_input(Value input, const Tensor& tensor);
+
+  // Runs every node in topological order. `step` is the step counter that dropout masks are
+  // drawn from: the same step gives the same masks.
+  void forward(Mode mode = Mode::kTrain, std::uint64_t step = 0);
+
+  // Reverse-mode pass from a scalar loss (seed 1). With `accumulate`, parameter and input
+  // gradients are added to those of the previous backward (gradient accumulation).
+  void backward(Value loss, bool accumulate = false);
+  // From any output, seeded with `seed_grad` (same shape as the output).
+  void backward(Value output, const Tensor& seed_grad, bool accumulate = false);
+
+  // The value computed by the last forward (inputs, parameters and buffers too).
+  const Tensor& value(Value v) const;
+  // The gradient of a trainable parameter or a requested input, from the last backward.
+  const Tensor& grad(Value v) const;
+  bool has_grad(Value v) const;
+  // The executor's tensor for a parameter or buffer (the graph's own when shared).
+  Tensor& param(Value v);
+  // Parameters that are not frozen, in graph order.
+  const std::vector<Value>& trainable_parameters() const;
+  // Copies parameters and buffers back into the graph when the executor works on copies.
+  void write_back();
+
+  Graph& graph();
+  const Graph& graph() const;
+  const ExecutorOptions& options() const;
+  Backend backend() const;
+  // Node indices in execution order.
+  const std::vector<int>& order() const;
+
+  struct Impl;
+
+ private:
+  friend struct ExecutorAccess;  // the library's own tools (gradient checker) reach inside
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace myelin

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace myelin::cli {
+
+using Args = std::vector<std::string>;
+
+int run_info(const Args& args);
+int run_spirals(const Args& args);
+
+// Usage errors: the tool prints the message and exits with code 2.
+struct UsageError {
+  std::string message;
+};
+
+// Parses "--name value" options; returns the value or `fallback`.
+std::string option(const Args& args, const std::string& name, const std::string& fallback);
+double option_number(const Args& args, const std::string& name, double fallback);
+// Fails with a UsageError for any "--x" not in `known`.
+void check_options(const Args& args, const std::vector<std::string>& known);
+
+}  // namespace myelin::cli

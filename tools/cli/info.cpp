@@ -1,0 +1,40 @@
+// myelin info: the build, the usable devices and the op table with its implementations.
+#include <iomanip>
+#include <iostream>
+
+#include "commands.hpp"
+#include "myelin/myelin.hpp"
+
+namespace myelin::cli {
+
+int run_info(const Args& args) {
+  check_options(args, {});
+  const BuildInfo b = build_info();
+  std::cout << "myelin " << b.version << "\n"
+            << "  compiler: " << b.compiler << "\n"
+            << "  BLAS:     " << b.blas << "\n";
+  if (b.cuda) {
+    std::cout << "  CUDA:     backend built, runtime " << b.cuda_runtime / 1000 << "."
+              << (b.cuda_runtime % 1000) / 10 << "\n";
+  } else {
+    std::cout << "  CUDA:     not built (CPU-only library)\n";
+  }
+  std::string why;
+  const int gpus = cuda_device_count(&why);
+  std::cout << "devices:\n  cpu\n";
+  for (int i = 0; i < gpus; ++i) std::cout << "  cuda:" << i << "\n";
+  if (gpus == 0 && b.cuda) std::cout << "  (no usable GPU: " << why << ")\n";
+
+  std::cout << "ops (" << op_table().size() << "):\n";
+  for (const OpDef* op : op_table()) {
+    std::cout << "  " << std::left << std::setw(22) << op->name;
+    for (int k = 0; k < kNumBackends; ++k) {
+      const Backend backend = static_cast<Backend>(k);
+      std::cout << ' ' << backend_name(backend) << (op->impl(backend).available() ? ":yes" : ":no ");
+    }
+    std::cout << "  " << op->summary << "\n";
+  }
+  return 0;
+}
+
+}  // namespace myelin::cli

@@ -1,0 +1,78 @@
+// The myelin command-line tool. Library errors become one line on stderr and exit code 1;
+// usage errors exit with code 2.
+#include <cstdlib>
+#include <iostream>
+#include <map>
+
+#include "commands.hpp"
+#include "myelin/myelin.hpp"
+
+namespace myelin::cli {
+
+std::string option(const Args& args, const std::string& name, const std::string& fallback) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == name) {
+      if (i + 1 >= args.size()) throw UsageError{"option " + name + " needs a value"};
+      return args[i + 1];
+    }
+  }
+  return fallback;
+}
+
+double option_number(const Args& args, const std::string& name, double fallback) {
+  const std::string text = option(args, name, "");
+  if (text.empty()) return fallback;
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end != '\0') {
+    throw UsageError{"option " + name + " expects a number, got '" + text + "'"};
+  }
+  return value;
+}
+
+void check_options(const Args& args, const std::vector<std::string>& known) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i].rfind("--", 0) != 0) {
+      throw UsageError{"unexpected argument '" + args[i] + "'"};
+    }
+    bool ok = false;
+    for (const std::string& k : known) ok = ok || args[i] == k;
+    if (!ok) throw UsageError{"unknown option '" + args[i] + "'"};
+    ++i;  // every option takes a value
+  }
+}
+
+}  // namespace myelin::cli
+
+namespace {
+void usage(std::ostream& out) {
+  out << "usage: myelin <command> [options]\n"
+         "commands:\n"
+         "  spirals   train an MLP on the two-spirals problem on the CPU\n"
+         "            --steps N (3000) --lr X (0.3) --hidden N (64) --seed N (0) --threads N\n"
+         "  info      print the build, the usable devices and the op table\n";
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace myelin::cli;
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    usage(argc < 2 ? std::cerr : std::cout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  const Args args(argv + 2, argv + argc);
+  try {
+    if (command == "info") return run_info(args);
+    if (command == "spirals") return run_spirals(args);
+    std::cerr << "myelin: unknown command '" << command << "'\n";
+    usage(std::cerr);
+    return 2;
+  } catch (const UsageError& e) {
+    std::cerr << "myelin " << command << ": " << e.message << "\n";
+    return 2;
+  } catch (const myelin::Error& e) {
+    std::cerr << "myelin " << command << ": error: " << e.what() << "\n";
+    return 1;
+  }
+}

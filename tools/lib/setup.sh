@@ -1,0 +1,57 @@
+# Shared set-up of tools/quickstart and tools/test (sourced, not run).
+# Installs what the build needs from Debian's packages (as root) or prints the exact apt-get
+# line (otherwise), then configures and builds the preset named by MYELIN_PRESET.
+
+MYELIN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+MYELIN_PRESET=${MYELIN_PRESET:-release}
+MYELIN_BUILD_DIR="$MYELIN_ROOT/build/$MYELIN_PRESET"
+
+# Compilers, build tools and libraries, all from Debian 12's archive.
+MYELIN_PACKAGES=(
+  g++ make cmake ninja-build binutils
+  libopenblas-openmp-dev  # the OpenMP build: GEMMs share our OpenMP thread pool
+  nlohmann-json3-dev zlib1g-dev
+  libgtest-dev libbenchmark-dev
+)
+
+myelin_log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+myelin_install_packages() {
+  local missing=() p
+  for p in "${MYELIN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "myelin needs these Debian packages: ${missing[*]}" >&2
+    echo "install them with:" >&2
+    echo "  sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+  myelin_log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+myelin_build() {
+  cd "$MYELIN_ROOT"
+  if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
+    myelin_log "configuring ($MYELIN_PRESET, CUDA toolkit found: the CUDA backend is built)"
+  else
+    myelin_log "configuring ($MYELIN_PRESET, no CUDA toolkit: CPU-only library)"
+  fi
+  cmake --preset "$MYELIN_PRESET" >"$MYELIN_ROOT/build/configure-$MYELIN_PRESET.log" 2>&1 || {
+    cat "$MYELIN_ROOT/build/configure-$MYELIN_PRESET.log" >&2
+    exit 1
+  }
+  myelin_log "building"
+  cmake --build --preset "$MYELIN_PRESET" -j "$(nproc)"
+}
+
+myelin_setup() {
+  set -euo pipefail
+  mkdir -p "$MYELIN_ROOT/build"
+  myelin_install_packages
+  myelin_build
+}
