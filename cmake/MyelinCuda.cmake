@@ -23,6 +23,12 @@ if(NOT MYELIN_CUDA STREQUAL "OFF")
     enable_language(CUDA)
     set(CMAKE_CUDA_STANDARD 17)
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    # CMake 3.25.0-3.25.1 (Debian 12's) mark CUDA::nvToolsExt deprecated without checking that
+    # it exists, and CUDA 12+ no longer ships the library: configuring fails. An empty stand-in
+    # target lets FindCUDAToolkit finish; nothing links it.
+    if(CMAKE_VERSION VERSION_LESS 3.25.2 AND NOT TARGET CUDA::nvToolsExt)
+      add_library(CUDA::nvToolsExt INTERFACE IMPORTED)
+    endif()
     find_package(CUDAToolkit REQUIRED)
     set(MYELIN_WITH_CUDA ON)
   elseif(MYELIN_CUDA STREQUAL "ON")

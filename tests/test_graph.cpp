@@ -299,3 +299,78 @@ TEST(Scheduler, DoubleExecutorsWorkOnCopiesAndWriteBack) {
 
 }  // namespace
 }  // namespace myelin
+
+namespace myelin {
+namespace {
+
+// A user-defined op with two outputs: the left and right halves of the last axis.
+OpDef split_halves_op() {
+  OpDef d;
+  d.name = "split_halves";
+  d.inputs = {{"x"}};
+  d.outputs = {"left", "right"};
+  d.infer = [](InferCtx& ctx) {
+    ctx.expect_floating(0);
+    const Shape& s = ctx.shape(0);
+    if (s.rank() != 2 || s[1] % 2 != 0) ctx.fail("needs [N, 2k], got ", s.str());
+    ctx.set_output(0, Shape{s[0], s[1] / 2}, ctx.input(0).dtype);
+    ctx.set_output(1, Shape{s[0], s[1] / 2}, ctx.input(0).dtype);
+  };
+  auto copy = [](const double* from, std::int64_t from_stride, std::int64_t from_offset, double* to,
+                 std::int64_t to_stride, std::int64_t to_offset, std::int64_t rows, std::int64_t cols) {
+    for (std::int64_t r = 0; r < rows; ++r) {
+      for (std::int64_t c = 0; c < cols; ++c) {
+        to[r * to_stride + to_offset + c] = from[r * from_stride + from_offset + c];
+      }
+    }
+  };
+  d.impls[static_cast<int>(Backend::kCpu)].forward = [copy](const OpContext& ctx) {
+    const std::int64_t rows = ctx.input(0).shape()[0], half = ctx.input(0).shape()[1] / 2;
+    const double* x = ctx.input(0).data<double>();
+    copy(x, 2 * half, 0, ctx.output(0).data<double>(), half, 0, rows, half);
+    copy(x, 2 * half, half, ctx.output(1).data<double>(), half, 0, rows, half);
+  };
+  d.impls[static_cast<int>(Backend::kCpu)].backward = [copy](const OpContext& ctx) {
+    const std::int64_t rows = ctx.input(0).shape()[0], half = ctx.input(0).shape()[1] / 2;
+    double* dx = ctx.grad_input(0)->data<double>();
+    copy(ctx.grad_output(0).data<double>(), half, 0, dx, 2 * half, 0, rows, half);
+    copy(ctx.grad_output(1).data<double>(), half, 0, dx, 2 * half, half, rows, half);
+  };
+  return d;
+}
+
+TEST(CustomOps, SeveralOutputsAndOutputsNoGradientReaches) {
+  const OpDef split = split_halves_op();
+  Graph g;
+  const Value x = g.input("x", Shape{3, 4}, DType::kFloat64);
+  const std::vector<Value> halves = g.add_node(split, {x}, {}, {}, "split");
+  ASSERT_EQ(halves.size(), 2u);
+  EXPECT_EQ(g.name(halves[1]), "split.right");
+  EXPECT_EQ(g.shape(halves[0]), (Shape{3, 2}));
+  // Only the left half reaches the loss: the right half's gradient is zero.
+  const Value loss = g.mse_loss(g.tanh(halves[0]), g.input("t", Shape{3, 2}, DType::kFloat64));
+  ExecutorOptions options;
+  options.dtype = DType::kFloat64;
+  options.input_grads = {x};
+  Executor e(g, options);
+  e.set_input(x, test::random_tensor(Shape{3, 4}, 3));
+  e.set_input(g.find("t"), Tensor::zeros(Shape{3, 2}, DType::kFloat64));
+  e.forward();
+  e.backward(loss);
+  const std::vector<double> dx = e.grad(x).to_vector<double>();
+  for (int r = 0; r < 3; ++r) {
+    EXPECT_NE(dx[static_cast<std::size_t>(r * 4)], 0.0);
+    EXPECT_EQ(dx[static_cast<std::size_t>(r * 4 + 2)], 0.0);
+    EXPECT_EQ(dx[static_cast<std::size_t>(r * 4 + 3)], 0.0);
+  }
+  // Both halves used: the gradient checker agrees with the op's backward.
+  const Value both = g.add(halves[0], halves[1]);
+  GradcheckOptions check;
+  check.inputs = {x};
+  const GradcheckReport r = gradcheck(g, both, {{x, test::random_tensor(Shape{3, 4}, 4)}}, check);
+  EXPECT_LT(r.worst_error(), 1e-6) << r.str();
+  EXPECT_EQ(r.checked(), 12);
+}
+
+}  // namespace
+}  // namespace myelin
