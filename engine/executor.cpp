@@ -48,13 +48,6 @@ void Executor::Impl::compile() {
     fail("executor: the ", backend_name(backend), " backend computes in float32, not ",
          dtype_name(options.dtype), " (float64 is for gradient checks on the CPU)");
   }
-  std::string missing;
-  for (const Node& n : nodes) {
-    if (!n.op->impl(backend).available()) missing += (missing.empty() ? "" : ", ") + n.op->name;
-  }
-  if (!missing.empty()) {
-    fail("executor: no ", backend_name(backend), " implementation for: ", missing);
-  }
 
   // Topological order (Kahn), taking ready nodes in insertion order so that the order is
   // deterministic and equals the insertion order whenever that is valid.
@@ -74,16 +67,45 @@ void Executor::Impl::compile() {
   for (std::size_t n = 0; n < nodes.size(); ++n) {
     if (pending[n] == 0) ready.push(static_cast<int>(n));
   }
-  order.clear();
+  std::vector<int> all;
   while (!ready.empty()) {
     const int n = ready.top();
     ready.pop();
-    order.push_back(n);
+    all.push_back(n);
     for (int c : consumers[static_cast<std::size_t>(n)]) {
       if (--pending[static_cast<std::size_t>(c)] == 0) ready.push(c);
     }
   }
-  if (order.size() != nodes.size()) fail("executor: the graph has a cycle");
+  if (all.size() != nodes.size()) fail("executor: the graph has a cycle");
+
+  // Keep the nodes the requested outputs depend on (all of them when none is requested).
+  std::vector<char> needed(nodes.size(), options.outputs.empty() ? 1 : 0);
+  std::vector<int> stack;
+  for (Value out : options.outputs) {
+    const int producer = g.info(out).producer;
+    if (producer >= 0) stack.push_back(producer);
+  }
+  while (!stack.empty()) {
+    const int n = stack.back();
+    stack.pop_back();
+    if (needed[static_cast<std::size_t>(n)]) continue;
+    needed[static_cast<std::size_t>(n)] = 1;
+    for (Value in : nodes[static_cast<std::size_t>(n)].inputs) {
+      if (in.valid() && g.info(in).producer >= 0) stack.push_back(g.info(in).producer);
+    }
+  }
+  order.clear();
+  for (int n : all) {
+    if (needed[static_cast<std::size_t>(n)]) order.push_back(n);
+  }
+  std::string missing;
+  for (int n : order) {
+    const OpDef& op = *nodes[static_cast<std::size_t>(n)].op;
+    if (!op.impl(backend).available()) missing += (missing.empty() ? "" : ", ") + op.name;
+  }
+  if (!missing.empty()) {
+    fail("executor: no ", backend_name(backend), " implementation for: ", missing);
+  }
 
   // Which values need a gradient.
   const std::size_t nv = static_cast<std::size_t>(graph_values);
@@ -261,7 +283,8 @@ void Executor::forward(Mode mode, std::uint64_t step) {
     const Tensor& t = m.values[idx(in)];
     input_shapes.push_back(t.defined() ? t.shape() : Shape{});
   }
-  for (const Node& node : g.nodes()) {
+  for (int n : m.order) {
+    const Node& node = g.nodes()[static_cast<std::size_t>(n)];
     for (Value in : node.inputs) {
       if (in.valid() && g.info(in).kind == ValueKind::kInput && !m.values[idx(in)].defined()) {
         fail("forward: input '", g.name(in), "' (read by node '", node.name, "') is not set");

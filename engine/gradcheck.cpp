@@ -96,6 +96,7 @@ GradcheckReport gradcheck(Graph& graph, Value output,
   exec_options.dtype = DType::kFloat64;
   exec_options.input_grads = options.inputs;
   exec_options.share_graph_tensors = false;
+  exec_options.outputs = {output};
   Executor exec(graph, exec_options);
   Executor::Impl& state = ExecutorAccess::impl(exec);
   for (const auto& [v, t] : feeds) exec.set_input(v, t.clone());  // perturbed in place below

@@ -374,3 +374,26 @@ TEST(CustomOps, SeveralOutputsAndOutputsNoGradientReaches) {
 
 }  // namespace
 }  // namespace myelin
+
+namespace myelin {
+namespace {
+
+TEST(Scheduler, RequestedOutputsRunOnlyWhatTheyNeed) {
+  // Inference without labels: only the nodes the logits depend on run.
+  Graph g;
+  const Value x = g.input("x", Shape{4, 3});
+  const Value labels = g.input("labels", Shape{4}, DType::kInt64);
+  const Value logits = g.linear_layer(x, 2, "fc");
+  const Value loss = g.softmax_cross_entropy(logits, labels);
+  ExecutorOptions options;
+  options.outputs = {logits};
+  Executor e(g, options);
+  EXPECT_EQ(e.order().size(), 1u);
+  e.set_input(x, Tensor::full(Shape{4, 3}, 1.0));
+  e.forward(Mode::kEval);
+  EXPECT_EQ(e.value(logits).shape(), (Shape{4, 2}));
+  EXPECT_NE(test::error_of([&] { e.value(loss); }).find("has not been computed"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace myelin

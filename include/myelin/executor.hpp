@@ -22,6 +22,9 @@ struct ExecutorOptions {
   int num_threads = 0;
   // Inputs whose gradients backward() also computes.
   std::vector<Value> input_grads;
+  // The values this executor computes: only the nodes they depend on run, so that, say,
+  // logits can be evaluated without feeding labels. Empty: every node.
+  std::vector<Value> outputs;
   // Seed of dropout masks; the graph's seed when not set.
   std::optional<std::uint64_t> seed;
   // When false, the executor always works on copies of the graph's parameters and buffers,
