@@ -8,11 +8,16 @@ namespace myelin {
 
 const char* attr_type_name(const AttrValue& value) {
   switch (value.index()) {
-    case 0: return "integer";
-    case 1: return "number";
-    case 2: return "boolean";
-    case 3: return "string";
-    default: return "list of integers";
+    case 0:
+      return "integer";
+    case 1:
+      return "number";
+    case 2:
+      return "boolean";
+    case 3:
+      return "string";
+    default:
+      return "list of integers";
   }
 }
 
@@ -66,7 +71,9 @@ double Attrs::get_float(const std::string& name) const {
   return typed<double>(*this, name, "number");
 }
 
-bool Attrs::get_bool(const std::string& name) const { return typed<bool>(*this, name, "boolean"); }
+bool Attrs::get_bool(const std::string& name) const {
+  return typed<bool>(*this, name, "boolean");
+}
 
 const std::string& Attrs::get_string(const std::string& name) const {
   return typed<std::string>(*this, name, "string");

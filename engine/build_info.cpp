@@ -33,6 +33,8 @@ int cuda_device_count(std::string* why) {
 #endif
 }
 
-bool cuda_available() { return cuda_device_count() > 0; }
+bool cuda_available() {
+  return cuda_device_count() > 0;
+}
 
 }  // namespace myelin

@@ -52,7 +52,9 @@ double accuracy(const Tensor& logits, const Tensor& labels) {
   for (std::int64_t r = 0; r < n; ++r) {
     std::int64_t best = 0;
     for (std::int64_t c = 1; c < classes; ++c) {
-      if (z[static_cast<std::size_t>(r * classes + c)] > z[static_cast<std::size_t>(r * classes + best)]) best = c;
+      if (z[static_cast<std::size_t>(r * classes + c)] >
+          z[static_cast<std::size_t>(r * classes + best)])
+        best = c;
     }
     correct += best == y[static_cast<std::size_t>(r)] ? 1 : 0;
   }

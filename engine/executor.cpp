@@ -30,7 +30,9 @@ class ThreadScope {
   bool active_;
 };
 
-std::size_t idx(Value v) { return static_cast<std::size_t>(v.id); }
+std::size_t idx(Value v) {
+  return static_cast<std::size_t>(v.id);
+}
 
 }  // namespace
 
@@ -436,7 +438,9 @@ Tensor& Executor::param(Value v) {
   return m.values[idx(v)];
 }
 
-const std::vector<Value>& Executor::trainable_parameters() const { return impl_->trainable; }
+const std::vector<Value>& Executor::trainable_parameters() const {
+  return impl_->trainable;
+}
 
 void Executor::write_back() {
   Impl& m = *impl_;
@@ -448,10 +452,20 @@ void Executor::write_back() {
   for (Value b : g.buffers()) copy_back(b);
 }
 
-Graph& Executor::graph() { return *impl_->graph; }
-const Graph& Executor::graph() const { return *impl_->graph; }
-const ExecutorOptions& Executor::options() const { return impl_->options; }
-Backend Executor::backend() const { return impl_->backend; }
-const std::vector<int>& Executor::order() const { return impl_->order; }
+Graph& Executor::graph() {
+  return *impl_->graph;
+}
+const Graph& Executor::graph() const {
+  return *impl_->graph;
+}
+const ExecutorOptions& Executor::options() const {
+  return impl_->options;
+}
+Backend Executor::backend() const {
+  return impl_->backend;
+}
+const std::vector<int>& Executor::order() const {
+  return impl_->order;
+}
 
 }  // namespace myelin

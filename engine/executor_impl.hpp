@@ -21,7 +21,7 @@ struct Executor::Impl {
   std::vector<Tensor> grads;
   std::vector<char> requires_grad;
   std::vector<char> grad_written;
-  std::vector<char> shared;  // parameter or buffer tensor shared with the graph
+  std::vector<char> shared;     // parameter or buffer tensor shared with the graph
   std::vector<char> want_grad;  // trainable parameters and requested inputs
   // Per node.
   std::vector<std::vector<Tensor>> saved;

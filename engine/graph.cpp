@@ -14,10 +14,14 @@ namespace {
 
 const char* kind_name(ValueKind kind) {
   switch (kind) {
-    case ValueKind::kInput: return "input";
-    case ValueKind::kParameter: return "parameter";
-    case ValueKind::kBuffer: return "buffer";
-    case ValueKind::kNodeOutput: return "node output";
+    case ValueKind::kInput:
+      return "input";
+    case ValueKind::kParameter:
+      return "parameter";
+    case ValueKind::kBuffer:
+      return "buffer";
+    case ValueKind::kNodeOutput:
+      return "node output";
   }
   return "?";
 }
@@ -113,7 +117,7 @@ Value Graph::parameter(const std::string& name, const Tensor& init, const ParamO
   v.tensor = init.to(Device::cpu());
   v.frozen = options.frozen;
   v.role = options.role;
-  v.group = !options.group.empty() ? options.group
+  v.group = !options.group.empty()               ? options.group
             : options.role == ParamRole::kWeight ? "weights"
                                                  : "no_decay";
   return add_value(std::move(v));
@@ -151,8 +155,8 @@ std::vector<Value> Graph::add_node(const OpDef& op, const std::vector<Value>& in
          " inputs, got ", inputs.size());
   }
   if (state.size() != op.state.size()) {
-    fail("node '", node_name, "' (", op.name, "): needs ", op.state.size(),
-         " state tensors, got ", state.size());
+    fail("node '", node_name, "' (", op.name, "): needs ", op.state.size(), " state tensors, got ",
+         state.size());
   }
 
   InferCtx ctx;
@@ -166,8 +170,7 @@ std::vector<Value> Graph::add_node(const OpDef& op, const std::vector<Value>& in
     bound[i] = v;
     if (!v.valid()) {
       if (!op.inputs[i].optional) {
-        fail("node '", node_name, "' (", op.name, "): input '", op.inputs[i].name,
-             "' is required");
+        fail("node '", node_name, "' (", op.name, "): input '", op.inputs[i].name, "' is required");
       }
       ctx.inputs.push_back({});
       ctx.present.push_back(false);
@@ -246,25 +249,39 @@ Value Graph::op(const std::string& op_name, const std::vector<Value>& inputs, co
 Value Graph::linear(Value x, Value weight, Value bias, const std::string& name) {
   return op("linear", {x, weight, bias}, {}, name);
 }
-Value Graph::identity(Value x, const std::string& name) { return op("identity", {x}, {}, name); }
-Value Graph::relu(Value x, const std::string& name) { return op("relu", {x}, {}, name); }
+Value Graph::identity(Value x, const std::string& name) {
+  return op("identity", {x}, {}, name);
+}
+Value Graph::relu(Value x, const std::string& name) {
+  return op("relu", {x}, {}, name);
+}
 Value Graph::leaky_relu(Value x, double negative_slope, const std::string& name) {
   return op("leaky_relu", {x}, {{"negative_slope", negative_slope}}, name);
 }
-Value Graph::sigmoid(Value x, const std::string& name) { return op("sigmoid", {x}, {}, name); }
-Value Graph::tanh(Value x, const std::string& name) { return op("tanh", {x}, {}, name); }
+Value Graph::sigmoid(Value x, const std::string& name) {
+  return op("sigmoid", {x}, {}, name);
+}
+Value Graph::tanh(Value x, const std::string& name) {
+  return op("tanh", {x}, {}, name);
+}
 Value Graph::elu(Value x, double alpha, const std::string& name) {
   return op("elu", {x}, {{"alpha", alpha}}, name);
 }
-Value Graph::abs(Value x, const std::string& name) { return op("abs", {x}, {}, name); }
+Value Graph::abs(Value x, const std::string& name) {
+  return op("abs", {x}, {}, name);
+}
 Value Graph::gelu(Value x, const std::string& approximate, const std::string& name) {
   return op("gelu", {x}, {{"approximate", approximate}}, name);
 }
-Value Graph::silu(Value x, const std::string& name) { return op("silu", {x}, {}, name); }
+Value Graph::silu(Value x, const std::string& name) {
+  return op("silu", {x}, {}, name);
+}
 Value Graph::softplus(Value x, double beta, double threshold, const std::string& name) {
   return op("softplus", {x}, {{"beta", beta}, {"threshold", threshold}}, name);
 }
-Value Graph::softmax(Value x, const std::string& name) { return op("softmax", {x}, {}, name); }
+Value Graph::softmax(Value x, const std::string& name) {
+  return op("softmax", {x}, {}, name);
+}
 Value Graph::log_softmax(Value x, const std::string& name) {
   return op("log_softmax", {x}, {}, name);
 }
@@ -277,7 +294,9 @@ Value Graph::batch_norm(Value x, Value weight, Value bias, Value running_mean, V
 Value Graph::dropout(Value x, double p, const std::string& name) {
   return op("dropout", {x}, {{"p", p}}, name);
 }
-Value Graph::add(Value a, Value b, const std::string& name) { return op("add", {a, b}, {}, name); }
+Value Graph::add(Value a, Value b, const std::string& name) {
+  return op("add", {a, b}, {}, name);
+}
 Value Graph::reshape(Value x, const std::vector<std::int64_t>& shape, const std::string& name) {
   return op("reshape", {x}, {{"shape", shape}}, name);
 }
@@ -333,7 +352,8 @@ Value Graph::batch_norm_layer(Value x, const std::string& name, double momentum,
   }
   const DType t = info(x).meta.dtype;
   const Shape c{xs[1]};
-  const Value w = parameter(name + ".weight", Tensor::full(c, 1.0, t), {false, "", ParamRole::kNorm});
+  const Value w =
+      parameter(name + ".weight", Tensor::full(c, 1.0, t), {false, "", ParamRole::kNorm});
   const Value b = parameter(name + ".bias", Tensor::zeros(c, t), {false, "", ParamRole::kNorm});
   const Value mean = buffer(name + ".running_mean", Tensor::zeros(c, t));
   const Value var = buffer(name + ".running_var", Tensor::full(c, 1.0, t));
@@ -349,7 +369,9 @@ Value Graph::find(const std::string& name) const {
   fail("no value named '", name, "' in the graph", did_you_mean(name, names));
 }
 
-bool Graph::contains(const std::string& name) const { return value_by_name_.count(name) != 0; }
+bool Graph::contains(const std::string& name) const {
+  return value_by_name_.count(name) != 0;
+}
 
 const Node& Graph::node(int index) const {
   if (index < 0 || index >= static_cast<int>(nodes_.size())) {
@@ -368,11 +390,15 @@ std::vector<Value> values_of_kind(const std::vector<ValueInfo>& values, ValueKin
 }
 }  // namespace
 
-std::vector<Value> Graph::inputs() const { return values_of_kind(values_, ValueKind::kInput); }
+std::vector<Value> Graph::inputs() const {
+  return values_of_kind(values_, ValueKind::kInput);
+}
 std::vector<Value> Graph::parameters() const {
   return values_of_kind(values_, ValueKind::kParameter);
 }
-std::vector<Value> Graph::buffers() const { return values_of_kind(values_, ValueKind::kBuffer); }
+std::vector<Value> Graph::buffers() const {
+  return values_of_kind(values_, ValueKind::kBuffer);
+}
 
 Tensor& Graph::tensor(Value v) {
   ValueInfo& vi = info(v);
@@ -382,7 +408,9 @@ Tensor& Graph::tensor(Value v) {
   return vi.tensor;
 }
 
-const Tensor& Graph::tensor(Value v) const { return const_cast<Graph*>(this)->tensor(v); }
+const Tensor& Graph::tensor(Value v) const {
+  return const_cast<Graph*>(this)->tensor(v);
+}
 
 void Graph::set_frozen(Value param, bool frozen) {
   ValueInfo& vi = info(param);

@@ -15,8 +15,9 @@ namespace myelin {
 #if !defined(MYELIN_WITH_CUDA)
 namespace {
 [[noreturn]] void no_cuda(const char* what) {
-  fail(what, ": myelin was built without the CUDA backend (configure with -DMYELIN_CUDA=ON on a "
-             "machine with the CUDA toolkit)");
+  fail(what,
+       ": myelin was built without the CUDA backend (configure with -DMYELIN_CUDA=ON on a "
+       "machine with the CUDA toolkit)");
 }
 }  // namespace
 #endif

@@ -7,7 +7,9 @@ namespace myelin {
 
 Optimizer::~Optimizer() = default;
 
-Sgd::Sgd(double lr) : lr_(0.0) { set_lr(lr); }
+Sgd::Sgd(double lr) : lr_(0.0) {
+  set_lr(lr);
+}
 
 void Sgd::set_lr(double lr) {
   if (!(lr >= 0.0)) fail("SGD: the learning rate must be >= 0, got ", lr);

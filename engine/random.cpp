@@ -17,7 +17,9 @@ std::uint32_t Rng::next_u32() {
   return word;
 }
 
-float Rng::uniform_float() { return myelin::uniform_float(next_u32()); }
+float Rng::uniform_float() {
+  return myelin::uniform_float(next_u32());
+}
 
 double Rng::uniform() {
   const std::uint32_t a = next_u32();

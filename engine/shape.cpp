@@ -6,9 +6,13 @@
 
 namespace myelin {
 
-Shape::Shape(std::initializer_list<std::int64_t> dims) { set(dims.begin(), dims.size()); }
+Shape::Shape(std::initializer_list<std::int64_t> dims) {
+  set(dims.begin(), dims.size());
+}
 
-Shape::Shape(const std::vector<std::int64_t>& dims) { set(dims.data(), dims.size()); }
+Shape::Shape(const std::vector<std::int64_t>& dims) {
+  set(dims.data(), dims.size());
+}
 
 void Shape::set(const std::int64_t* dims, std::size_t count) {
   if (count > static_cast<std::size_t>(kMaxRank)) {

@@ -18,11 +18,16 @@ void convert_typed(Dst* dst, const Src* src, std::size_t n) {
 template <typename Dst>
 void convert_from(Dst* dst, const void* src, DType src_dtype, std::size_t n) {
   switch (src_dtype) {
-    case DType::kFloat32: return convert_typed(dst, static_cast<const float*>(src), n);
-    case DType::kFloat64: return convert_typed(dst, static_cast<const double*>(src), n);
-    case DType::kInt32: return convert_typed(dst, static_cast<const std::int32_t*>(src), n);
-    case DType::kInt64: return convert_typed(dst, static_cast<const std::int64_t*>(src), n);
-    case DType::kUInt8: return convert_typed(dst, static_cast<const std::uint8_t*>(src), n);
+    case DType::kFloat32:
+      return convert_typed(dst, static_cast<const float*>(src), n);
+    case DType::kFloat64:
+      return convert_typed(dst, static_cast<const double*>(src), n);
+    case DType::kInt32:
+      return convert_typed(dst, static_cast<const std::int32_t*>(src), n);
+    case DType::kInt64:
+      return convert_typed(dst, static_cast<const std::int64_t*>(src), n);
+    case DType::kUInt8:
+      return convert_typed(dst, static_cast<const std::uint8_t*>(src), n);
   }
 }
 
@@ -33,11 +38,16 @@ void convert(void* dst, DType dst_dtype, const void* src, DType src_dtype, std::
     return;
   }
   switch (dst_dtype) {
-    case DType::kFloat32: return convert_from(static_cast<float*>(dst), src, src_dtype, n);
-    case DType::kFloat64: return convert_from(static_cast<double*>(dst), src, src_dtype, n);
-    case DType::kInt32: return convert_from(static_cast<std::int32_t*>(dst), src, src_dtype, n);
-    case DType::kInt64: return convert_from(static_cast<std::int64_t*>(dst), src, src_dtype, n);
-    case DType::kUInt8: return convert_from(static_cast<std::uint8_t*>(dst), src, src_dtype, n);
+    case DType::kFloat32:
+      return convert_from(static_cast<float*>(dst), src, src_dtype, n);
+    case DType::kFloat64:
+      return convert_from(static_cast<double*>(dst), src, src_dtype, n);
+    case DType::kInt32:
+      return convert_from(static_cast<std::int32_t*>(dst), src, src_dtype, n);
+    case DType::kInt64:
+      return convert_from(static_cast<std::int64_t*>(dst), src, src_dtype, n);
+    case DType::kUInt8:
+      return convert_from(static_cast<std::uint8_t*>(dst), src, src_dtype, n);
   }
 }
 
@@ -47,7 +57,8 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   Tensor t;
   t.shape_ = shape;
   t.dtype_ = dtype;
-  t.storage_ = allocate_storage(device, static_cast<std::size_t>(shape.numel()) * dtype_size(dtype));
+  t.storage_ =
+      allocate_storage(device, static_cast<std::size_t>(shape.numel()) * dtype_size(dtype));
   return t;
 }
 
@@ -63,7 +74,9 @@ Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
   return t;
 }
 
-Device Tensor::device() const { return storage_ ? storage_->device : Device::cpu(); }
+Device Tensor::device() const {
+  return storage_ ? storage_->device : Device::cpu();
+}
 
 void* Tensor::raw() {
   if (!storage_) fail("access to an undefined tensor");

@@ -38,7 +38,7 @@ void launch_philox_uniform(float* out, std::int64_t n, std::uint64_t seed, std::
   std::int64_t blocks = (groups + kThreads - 1) / kThreads;
   if (blocks > kMaxBlocks) blocks = kMaxBlocks;
   philox_uniform_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(out, n, seed,
-                                                                               stream_id, step);
+                                                                                stream_id, step);
 }
 
 }  // namespace myelin::kernels

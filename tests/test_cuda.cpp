@@ -29,7 +29,8 @@ TEST(CudaGpu, TensorsRoundTripThroughDeviceMemory) {
 
 TEST(CudaGpu, ANonexistentDeviceIsAClearError) {
   if (!cuda_available()) GTEST_SKIP() << "no usable CUDA device";
-  const std::string m = test::error_of([] { Tensor::zeros(Shape{2}, DType::kFloat32, Device::cuda(999)); });
+  const std::string m =
+      test::error_of([] { Tensor::zeros(Shape{2}, DType::kFloat32, Device::cuda(999)); });
   EXPECT_NE(m.find("does not exist"), std::string::npos) << m;
 }
 

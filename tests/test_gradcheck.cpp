@@ -44,7 +44,8 @@ Value checked_input(Graph& g, Built& b, const std::string& name, const Shape& sh
   return v;
 }
 
-Case unary(const std::string& op, const Shape& shape, const Attrs& attrs = {}, double stddev = 1.0) {
+Case unary(const std::string& op, const Shape& shape, const Attrs& attrs = {},
+           double stddev = 1.0) {
   return {shape.str() + (attrs.items().empty() ? "" : " {" + attrs.str() + "}"), [=](Graph& g) {
             Built b;
             const Value x = checked_input(g, b, "x", shape, 11, stddev);
@@ -177,13 +178,15 @@ const std::map<std::string, std::vector<Case>>& op_cases() {
                        batch_norm_case(Shape{1, 3, 2, 2}, Mode::kTrain),
                        batch_norm_case(Shape{1, 13}, Mode::kEval),
                        batch_norm_case(Shape{2, 3, 4, 5}, Mode::kEval)};
-    c["dropout"] = {dropout_case(Shape{1, 5}, Mode::kTrain), dropout_case(Shape{7, 13}, Mode::kTrain),
+    c["dropout"] = {dropout_case(Shape{1, 5}, Mode::kTrain),
+                    dropout_case(Shape{7, 13}, Mode::kTrain),
                     dropout_case(Shape{7, 13}, Mode::kEval)};
     c["add"] = {two_input_case("add", Shape{1, 5}), two_input_case("add", Shape{7, 13})};
     c["mse_loss"] = {two_input_case("mse_loss", Shape{1, 5}),
                      two_input_case("mse_loss", Shape{7, 13})};
-    c["reshape"] = {shape_case("reshape", Shape{7, 12}, {{"shape", std::vector<std::int64_t>{-1, 4, 3}}}),
-                    shape_case("reshape", Shape{1, 5}, {{"shape", std::vector<std::int64_t>{5}}})};
+    c["reshape"] = {
+        shape_case("reshape", Shape{7, 12}, {{"shape", std::vector<std::int64_t>{-1, 4, 3}}}),
+        shape_case("reshape", Shape{1, 5}, {{"shape", std::vector<std::int64_t>{5}}})};
     c["flatten"] = {shape_case("flatten", Shape{2, 3, 4, 5}, {{"start_dim", std::int64_t{1}}}),
                     shape_case("flatten", Shape{7, 13}, {{"start_dim", std::int64_t{0}}})};
     c["softmax_cross_entropy"] = {cross_entropy_case(1, 5, {}, false),
@@ -236,7 +239,9 @@ std::vector<std::string> table_names() {
 }
 
 INSTANTIATE_TEST_SUITE_P(OpTable, OpGradcheck, testing::ValuesIn(table_names()),
-                         [](const testing::TestParamInfo<std::string>& info) { return info.param; });
+                         [](const testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 TEST(GradcheckNetworks, LinearBatchNormReluDropoutLinearCrossEntropy) {
   Graph g(7);

@@ -254,7 +254,8 @@ TEST(Scheduler, EvalModeTurnsOffDropoutAndUsesRunningStatistics) {
   // Fresh running statistics (mean 0, var 1): eval is x / sqrt(1 + eps).
   const std::vector<float> in = input.to_vector<float>();
   const std::vector<float> out = e.value(bn).to_vector<float>();
-  for (std::size_t i = 0; i < in.size(); ++i) EXPECT_NEAR(out[i], in[i] / std::sqrt(1.0 + 1e-5), 1e-6);
+  for (std::size_t i = 0; i < in.size(); ++i)
+    EXPECT_NEAR(out[i], in[i] / std::sqrt(1.0 + 1e-5), 1e-6);
   EXPECT_EQ(e.param(g.find("bn.num_batches_tracked")).item(), 0.0);
   e.forward(Mode::kTrain);
   EXPECT_EQ(e.param(g.find("bn.num_batches_tracked")).item(), 1.0);
@@ -276,7 +277,8 @@ TEST(Scheduler, TwoGraphsLiveSideBySide) {
   eb.forward();
   // Same seed, same data: b is where a started; a moved.
   EXPECT_NE(ea.value(a.loss).item(), eb.value(b.loss).item());
-  EXPECT_FALSE(bitwise_equal(a.g.tensor(a.g.find("fc1.weight")), b.g.tensor(b.g.find("fc1.weight"))));
+  EXPECT_FALSE(
+      bitwise_equal(a.g.tensor(a.g.find("fc1.weight")), b.g.tensor(b.g.find("fc1.weight"))));
 }
 
 TEST(Scheduler, DoubleExecutorsWorkOnCopiesAndWriteBack) {
@@ -317,7 +319,8 @@ OpDef split_halves_op() {
     ctx.set_output(1, Shape{s[0], s[1] / 2}, ctx.input(0).dtype);
   };
   auto copy = [](const double* from, std::int64_t from_stride, std::int64_t from_offset, double* to,
-                 std::int64_t to_stride, std::int64_t to_offset, std::int64_t rows, std::int64_t cols) {
+                 std::int64_t to_stride, std::int64_t to_offset, std::int64_t rows,
+                 std::int64_t cols) {
     for (std::int64_t r = 0; r < rows; ++r) {
       for (std::int64_t c = 0; c < cols; ++c) {
         to[r * to_stride + to_offset + c] = from[r * from_stride + from_offset + c];
@@ -392,7 +395,8 @@ TEST(Scheduler, RequestedOutputsRunOnlyWhatTheyNeed) {
   e.set_input(x, Tensor::full(Shape{4, 3}, 1.0));
   e.forward(Mode::kEval);
   EXPECT_EQ(e.value(logits).shape(), (Shape{4, 2}));
-  EXPECT_NE(test::error_of([&] { e.value(loss); }).find("has not been computed"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { e.value(loss); }).find("has not been computed"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -14,8 +14,8 @@ namespace {
 using test::error_of;
 
 // Runs one single-input op on `x` (float64) and returns its output.
-std::vector<double> run_op(const std::string& op, const std::vector<double>& x, const Attrs& attrs = {},
-                          DType dtype = DType::kFloat64) {
+std::vector<double> run_op(const std::string& op, const std::vector<double>& x,
+                           const Attrs& attrs = {}, DType dtype = DType::kFloat64) {
   Graph g;
   const auto n = static_cast<std::int64_t>(x.size());
   const Value in = g.input("x", Shape{1, n});
@@ -36,7 +36,9 @@ ExecutorOptions in_double() {
 
 const std::vector<double> kPoints = {-30.0, -3.0, -1.0, -0.5, 0.0, 0.25, 1.0, 2.5, 30.0};
 
-double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+double sigmoid(double x) {
+  return 1.0 / (1.0 + std::exp(-x));
+}
 
 void expect_all_near(const std::vector<double>& got, const std::vector<double>& want, double tol,
                      const std::string& what) {
@@ -142,7 +144,8 @@ TEST(OpValues, CrossEntropyFollowsPyTorch) {
     for (int c = 0; c < 3; ++c) mean += nll(row, c) / 3.0;
     return 0.7 * nll(row, label) + 0.3 * mean;
   };
-  EXPECT_NEAR(e.value(smooth).item(), (smoothed(0, 2) + smoothed(1, 0) + smoothed(2, 2)) / 3.0, 1e-14);
+  EXPECT_NEAR(e.value(smooth).item(), (smoothed(0, 2) + smoothed(1, 0) + smoothed(2, 2)) / 3.0,
+              1e-14);
 }
 
 TEST(OpValues, CrossEntropyWithEveryRowIgnoredIsNaN) {
@@ -172,9 +175,12 @@ TEST(OpValues, BinaryCrossEntropyWithLogitsAndMask) {
   e.set_input(m, Tensor::from_vector<std::uint8_t>(Shape{2, 2}, {1, 0, 1, 1}));
   e.forward();
   // -[t log s(x) + (1 - t) log(1 - s(x))], written with log1p for the large logit.
-  auto l = [](double x, double t) { return t * std::log1p(std::exp(-x)) + (1 - t) * (x + std::log1p(std::exp(-x))); };
+  auto l = [](double x, double t) {
+    return t * std::log1p(std::exp(-x)) + (1 - t) * (x + std::log1p(std::exp(-x)));
+  };
   double sum = 0;
-  for (int i = 0; i < 4; ++i) sum += l(xs[static_cast<std::size_t>(i)], ts[static_cast<std::size_t>(i)]);
+  for (int i = 0; i < 4; ++i)
+    sum += l(xs[static_cast<std::size_t>(i)], ts[static_cast<std::size_t>(i)]);
   EXPECT_NEAR(e.value(full).item(), sum / 4.0, 1e-12);
   EXPECT_NEAR(e.value(masked).item(), (l(2.0, 1.0) + l(0.0, 0.3) + l(50.0, 0.0)) / 3.0, 1e-12);
   // No observed entry: 0, not NaN.
@@ -272,7 +278,8 @@ TEST(OpValues, DropoutMaskIsAPureFunctionOfSeedNodeAndStep) {
   EXPECT_NEAR(static_cast<double>(kept), 7000.0, 250.0);
   // Element i is kept when word i % 4 of block i / 4 is at or above the threshold.
   for (std::int64_t i : {0, 1, 2, 3, 4, 777, 9999}) {
-    const PhiloxWords w = philox_block(2024, stable_id("drop"), 5, static_cast<std::uint64_t>(i / 4));
+    const PhiloxWords w =
+        philox_block(2024, stable_id("drop"), 5, static_cast<std::uint64_t>(i / 4));
     EXPECT_EQ(a[static_cast<std::size_t>(i)] != 0.0f, w.w[i % 4] >= dropout_threshold(0.3)) << i;
   }
   e.forward(Mode::kTrain, 5);

@@ -110,7 +110,8 @@ TEST(Philox, StableIdIsFnv1a) {
 TEST(PhiloxGpu, DeviceDrawsEqualHostDrawsBitForBit) {
   if (!cuda_available()) GTEST_SKIP() << "no usable CUDA device";
   const std::int64_t n = 100003;  // not a multiple of 4 or of a block
-  const std::vector<float> device = cuda::philox_uniform(Device::cuda(0), n, 99, 12, 3).to_vector<float>();
+  const std::vector<float> device =
+      cuda::philox_uniform(Device::cuda(0), n, 99, 12, 3).to_vector<float>();
   Rng rng(99, 12, 3);
   for (std::int64_t i = 0; i < n; ++i) {
     ASSERT_EQ(device[static_cast<std::size_t>(i)], rng.uniform_float()) << "element " << i;

@@ -40,7 +40,8 @@ TEST(DType, SizesAndNames) {
 
 TEST(Tensor, HostMemoryIsAlignedFor64Bytes) {
   for (std::int64_t n : {1, 3, 17, 1000}) {
-    for (DType t : {DType::kFloat32, DType::kFloat64, DType::kInt32, DType::kInt64, DType::kUInt8}) {
+    for (DType t :
+         {DType::kFloat32, DType::kFloat64, DType::kInt32, DType::kInt64, DType::kUInt8}) {
       Tensor x = Tensor::empty(Shape{n}, t);
       EXPECT_EQ(reinterpret_cast<std::uintptr_t>(x.raw()) % kHostAlignment, 0u);
     }
@@ -51,7 +52,8 @@ TEST(Tensor, ValuesConvertBetweenTypes) {
   const Tensor a = Tensor::from_vector<float>(Shape{2, 2}, {1.5f, -2.0f, 3.25f, 0.0f});
   EXPECT_EQ(a.dtype(), DType::kFloat32);
   EXPECT_EQ(a.to(DType::kFloat64).to_vector<double>(), (std::vector<double>{1.5, -2.0, 3.25, 0.0}));
-  EXPECT_EQ(a.to(DType::kInt64).to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, -2, 3, 0}));
+  EXPECT_EQ(a.to(DType::kInt64).to_vector<std::int64_t>(),
+            (std::vector<std::int64_t>{1, -2, 3, 0}));
   EXPECT_DOUBLE_EQ(Tensor::scalar<double>(4.5).item(), 4.5);
   EXPECT_NE(error_of([&] { a.item(); }).find("one-element"), std::string::npos);
   EXPECT_NE(error_of([] { Tensor::from_vector<float>(Shape{3}, {1.0f}); }).find("needs 3 values"),

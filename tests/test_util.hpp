@@ -33,7 +33,8 @@ inline Tensor random_labels(std::int64_t n, std::int64_t classes, std::uint64_t 
   Tensor t = Tensor::empty(Shape{n}, DType::kInt64);
   Rng rng(seed, 79);
   for (std::int64_t i = 0; i < n; ++i) {
-    t.data<std::int64_t>()[i] = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(classes)));
+    t.data<std::int64_t>()[i] =
+        static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(classes)));
   }
   return t.to(dtype);
 }

@@ -10,14 +10,21 @@ namespace myelin {
 ActivationParams activation_params(Activation kind, const Attrs& attrs) {
   ActivationParams p;
   switch (kind) {
-    case Activation::kLeakyRelu: p.a = attrs.get_float("negative_slope"); break;
-    case Activation::kElu: p.a = attrs.get_float("alpha"); break;
+    case Activation::kLeakyRelu:
+      p.a = attrs.get_float("negative_slope");
+      break;
+    case Activation::kElu:
+      p.a = attrs.get_float("alpha");
+      break;
     case Activation::kSoftplus:
       p.a = attrs.get_float("beta");
       p.b = attrs.get_float("threshold");
       break;
-    case Activation::kGelu: p.approximate = attrs.get_string("approximate") == "tanh"; break;
-    default: break;
+    case Activation::kGelu:
+      p.approximate = attrs.get_string("approximate") == "tanh";
+      break;
+    default:
+      break;
   }
   return p;
 }
@@ -45,7 +52,9 @@ void infer_activation(InferCtx& ctx) {
   }
 }
 
-std::vector<double> kink_at_zero(const Attrs&) { return {0.0}; }
+std::vector<double> kink_at_zero(const Attrs&) {
+  return {0.0};
+}
 
 OpDef make(const char* name, const char* summary, Activation kind, std::vector<AttrSpec> attrs,
            bool kink_at_0) {
@@ -81,9 +90,8 @@ OpDef make_activation(Activation kind) {
     case Activation::kAbs:
       return make("abs", "y = |x|; subgradient 0 at 0", kind, {}, true);
     case Activation::kGelu:
-      return make("gelu",
-                  "y = x * Phi(x) (exact, erf); approximate=\"tanh\" for the tanh form", kind,
-                  {{"approximate", std::string("none")}}, false);
+      return make("gelu", "y = x * Phi(x) (exact, erf); approximate=\"tanh\" for the tanh form",
+                  kind, {{"approximate", std::string("none")}}, false);
     case Activation::kSilu:
       return make("silu", "y = x * sigmoid(x)", kind, {}, false);
     case Activation::kSoftplus: {

@@ -44,8 +44,8 @@ void infer_reshape(InferCtx& ctx) {
   }
   const Shape out(dims);
   if (out.numel() != x.numel()) {
-    ctx.fail("cannot reshape ", ctx.describe_input(0), " (", x.numel(), " elements) to ",
-             out.str(), " (", out.numel(), " elements)");
+    ctx.fail("cannot reshape ", ctx.describe_input(0), " (", x.numel(), " elements) to ", out.str(),
+             " (", out.numel(), " elements)");
   }
   ctx.set_output(0, out, ctx.input(0).dtype);
 }

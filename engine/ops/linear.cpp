@@ -12,8 +12,8 @@ void infer_linear(InferCtx& ctx) {
   const Shape& x = ctx.shape(0);
   const Shape& w = ctx.shape(1);
   if (x.dim(-1) != w[1]) {
-    ctx.fail("in_features differ: ", ctx.describe_input(0), " has ", x.dim(-1),
-             " features but ", ctx.describe_input(1), " (stored [out, in]) expects ", w[1]);
+    ctx.fail("in_features differ: ", ctx.describe_input(0), " has ", x.dim(-1), " features but ",
+             ctx.describe_input(1), " (stored [out, in]) expects ", w[1]);
   }
   if (ctx.input(0).dtype != ctx.input(1).dtype) {
     ctx.fail("types differ: ", ctx.describe_input(0), " and ", ctx.describe_input(1));

@@ -11,7 +11,9 @@ const char* backend_name(Backend backend) {
   return backend == Backend::kCpu ? "cpu" : "cuda";
 }
 
-Backend backend_of(Device device) { return device.is_cpu() ? Backend::kCpu : Backend::kCuda; }
+Backend backend_of(Device device) {
+  return device.is_cpu() ? Backend::kCpu : Backend::kCuda;
+}
 
 std::string InferCtx::describe_input(int i) const {
   const auto k = static_cast<std::size_t>(i);

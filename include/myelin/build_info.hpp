@@ -8,9 +8,9 @@ namespace myelin {
 
 struct BuildInfo {
   std::string version;
-  bool cuda = false;         // built with the CUDA backend
-  int cuda_runtime = 0;      // CUDA runtime version it was built against (e.g. 13000), 0 if none
-  std::string blas;          // BLAS library and threading model
+  bool cuda = false;     // built with the CUDA backend
+  int cuda_runtime = 0;  // CUDA runtime version it was built against (e.g. 13000), 0 if none
+  std::string blas;      // BLAS library and threading model
   std::string compiler;
 };
 

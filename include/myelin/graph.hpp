@@ -29,16 +29,16 @@ enum class ValueKind { kInput, kParameter, kBuffer, kNodeOutput };
 enum class ParamRole { kWeight, kBias, kNorm };
 
 struct ParamOptions {
-  bool frozen = false;      // no gradient, never updated (transfer learning)
-  std::string group;        // empty: "weights" for kWeight, "no_decay" for kBias and kNorm
+  bool frozen = false;  // no gradient, never updated (transfer learning)
+  std::string group;    // empty: "weights" for kWeight, "no_decay" for kBias and kNorm
   ParamRole role = ParamRole::kWeight;
 };
 
 struct ValueInfo {
   std::string name;
   ValueKind kind = ValueKind::kInput;
-  TensorMeta meta;  // declared shape and type (an input's first dimension may vary at run time)
-  int producer = -1;      // node index, for node outputs
+  TensorMeta meta;    // declared shape and type (an input's first dimension may vary at run time)
+  int producer = -1;  // node index, for node outputs
   int output_index = 0;
   // Parameters and buffers.
   Tensor tensor;
@@ -50,7 +50,7 @@ struct ValueInfo {
 struct Node {
   std::string name;
   const OpDef* op = nullptr;
-  Attrs attrs;  // complete: defaults filled in
+  Attrs attrs;                // complete: defaults filled in
   std::vector<Value> inputs;  // invalid for a left-out optional input
   std::vector<Value> state;
   std::vector<Value> outputs;
@@ -94,8 +94,7 @@ class MYELIN_API Graph {
   Value abs(Value x, const std::string& name = "");
   Value gelu(Value x, const std::string& approximate = "none", const std::string& name = "");
   Value silu(Value x, const std::string& name = "");
-  Value softplus(Value x, double beta = 1.0, double threshold = 20.0,
-                 const std::string& name = "");
+  Value softplus(Value x, double beta = 1.0, double threshold = 20.0, const std::string& name = "");
   Value softmax(Value x, const std::string& name = "");
   Value log_softmax(Value x, const std::string& name = "");
   Value batch_norm(Value x, Value weight, Value bias, Value running_mean, Value running_var,
@@ -107,14 +106,12 @@ class MYELIN_API Graph {
   Value flatten(Value x, std::int64_t start_dim = 1, const std::string& name = "");
   Value softmax_cross_entropy(Value logits, Value labels, std::int64_t ignore_index = -100,
                               const std::string& name = "");
-  Value bce_with_logits(Value logits, Value targets, Value mask = {},
-                        const std::string& name = "");
+  Value bce_with_logits(Value logits, Value targets, Value mask = {}, const std::string& name = "");
   Value mse_loss(Value input, Value target, const std::string& name = "");
 
   // Layers: create their parameters (named "<name>.weight", "<name>.bias", ...) with
   // PyTorch's default initialisation, drawn from the graph's seed, and add the op.
-  Value linear_layer(Value x, std::int64_t out_features, const std::string& name,
-                     bool bias = true);
+  Value linear_layer(Value x, std::int64_t out_features, const std::string& name, bool bias = true);
   Value batch_norm_layer(Value x, const std::string& name, double momentum = 0.1,
                          double eps = 1e-5);
 

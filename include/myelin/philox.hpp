@@ -48,7 +48,7 @@ MYELIN_HOST_DEVICE inline void mul_hi_lo(std::uint32_t a, std::uint32_t b, std::
 
 // The raw bijection: ten rounds over `counter` under `key`.
 MYELIN_HOST_DEVICE inline PhiloxWords philox4x32_10(PhiloxWords counter, std::uint32_t key0,
-                                                   std::uint32_t key1) {
+                                                    std::uint32_t key1) {
   using namespace philox_detail;
   std::uint32_t c0 = counter.w[0], c1 = counter.w[1], c2 = counter.w[2], c3 = counter.w[3];
   for (int round = 0; round < 10; ++round) {
@@ -71,13 +71,13 @@ MYELIN_HOST_DEVICE inline PhiloxWords philox4x32_10(PhiloxWords counter, std::ui
 
 // The four words of block `block` of stream `stream` at step `step`, in myelin's layout.
 MYELIN_HOST_DEVICE inline PhiloxWords philox_block(std::uint64_t seed, std::uint32_t stream,
-                                                  std::uint64_t step, std::uint64_t block) {
+                                                   std::uint64_t step, std::uint64_t block) {
   const PhiloxWords counter{{static_cast<std::uint32_t>(block),
                              static_cast<std::uint32_t>(block >> 32), stream,
                              static_cast<std::uint32_t>(step)}};
-  return philox4x32_10(counter, static_cast<std::uint32_t>(seed),
-                       static_cast<std::uint32_t>(seed >> 32) ^
-                           static_cast<std::uint32_t>(step >> 32));
+  return philox4x32_10(
+      counter, static_cast<std::uint32_t>(seed),
+      static_cast<std::uint32_t>(seed >> 32) ^ static_cast<std::uint32_t>(step >> 32));
 }
 
 // Uniform float in [0, 1) from the top 24 bits: exact, so identical on host and device.

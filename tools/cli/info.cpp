@@ -30,7 +30,8 @@ int run_info(const Args& args) {
     std::cout << "  " << std::left << std::setw(22) << op->name;
     for (int k = 0; k < kNumBackends; ++k) {
       const Backend backend = static_cast<Backend>(k);
-      std::cout << ' ' << backend_name(backend) << (op->impl(backend).available() ? ":yes" : ":no ");
+      std::cout << ' ' << backend_name(backend)
+                << (op->impl(backend).available() ? ":yes" : ":no ");
     }
     std::cout << "  " << op->summary << "\n";
   }

@@ -38,9 +38,10 @@ int run_spirals(const Args& args) {
   exec.set_input(y, data.y);
   Sgd sgd(lr);
 
-  std::printf("two spirals: %lld points, MLP 2-%lld-%lld-2 (tanh), SGD lr %g, %lld full-batch steps\n",
-              static_cast<long long>(n), static_cast<long long>(hidden),
-              static_cast<long long>(hidden), lr, static_cast<long long>(steps));
+  std::printf(
+      "two spirals: %lld points, MLP 2-%lld-%lld-2 (tanh), SGD lr %g, %lld full-batch steps\n",
+      static_cast<long long>(n), static_cast<long long>(hidden), static_cast<long long>(hidden), lr,
+      static_cast<long long>(steps));
   const auto start = std::chrono::steady_clock::now();
   const std::int64_t report_every = std::max<std::int64_t>(1, steps / 15);
   for (std::int64_t step = 0; step < steps; ++step) {
@@ -57,8 +58,8 @@ int run_spirals(const Args& args) {
   const double acc = accuracy(exec.value(logits), data.y);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("final training loss %.5f, training accuracy %.4f (%.1f s)\n", exec.value(loss).item(),
-              acc, seconds);
+  std::printf("final training loss %.5f, training accuracy %.4f (%.1f s)\n",
+              exec.value(loss).item(), acc, seconds);
   return 0;
 }
 

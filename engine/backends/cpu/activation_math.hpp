@@ -26,13 +26,20 @@ struct GeluConstants {
 template <typename T>
 T activation_forward(Activation kind, T x, const ActivationParams& p) {
   switch (kind) {
-    case Activation::kIdentity: return x;
-    case Activation::kRelu: return x > T(0) ? x : T(0);
-    case Activation::kLeakyRelu: return x > T(0) ? x : static_cast<T>(p.a) * x;
-    case Activation::kSigmoid: return stable_sigmoid(x);
-    case Activation::kTanh: return std::tanh(x);
-    case Activation::kElu: return x > T(0) ? x : static_cast<T>(p.a) * std::expm1(x);
-    case Activation::kAbs: return std::abs(x);
+    case Activation::kIdentity:
+      return x;
+    case Activation::kRelu:
+      return x > T(0) ? x : T(0);
+    case Activation::kLeakyRelu:
+      return x > T(0) ? x : static_cast<T>(p.a) * x;
+    case Activation::kSigmoid:
+      return stable_sigmoid(x);
+    case Activation::kTanh:
+      return std::tanh(x);
+    case Activation::kElu:
+      return x > T(0) ? x : static_cast<T>(p.a) * std::expm1(x);
+    case Activation::kAbs:
+      return std::abs(x);
     case Activation::kGelu: {
       using C = GeluConstants<T>;
       if (p.approximate) {
@@ -41,7 +48,8 @@ T activation_forward(Activation kind, T x, const ActivationParams& p) {
       }
       return T(0.5) * x * (T(1) + std::erf(x * C::kInvSqrt2));
     }
-    case Activation::kSilu: return x * stable_sigmoid(x);
+    case Activation::kSilu:
+      return x * stable_sigmoid(x);
     case Activation::kSoftplus: {
       const T beta = static_cast<T>(p.a);
       const T bx = beta * x;
@@ -56,13 +64,20 @@ T activation_forward(Activation kind, T x, const ActivationParams& p) {
 template <typename T>
 T activation_backward(Activation kind, T x, T y, T g, const ActivationParams& p) {
   switch (kind) {
-    case Activation::kIdentity: return g;
-    case Activation::kRelu: return x > T(0) ? g : T(0);
-    case Activation::kLeakyRelu: return x > T(0) ? g : g * static_cast<T>(p.a);
-    case Activation::kSigmoid: return g * y * (T(1) - y);
-    case Activation::kTanh: return g * (T(1) - y * y);
-    case Activation::kElu: return x > T(0) ? g : g * static_cast<T>(p.a) * std::exp(x);
-    case Activation::kAbs: return x > T(0) ? g : (x < T(0) ? -g : T(0));
+    case Activation::kIdentity:
+      return g;
+    case Activation::kRelu:
+      return x > T(0) ? g : T(0);
+    case Activation::kLeakyRelu:
+      return x > T(0) ? g : g * static_cast<T>(p.a);
+    case Activation::kSigmoid:
+      return g * y * (T(1) - y);
+    case Activation::kTanh:
+      return g * (T(1) - y * y);
+    case Activation::kElu:
+      return x > T(0) ? g : g * static_cast<T>(p.a) * std::exp(x);
+    case Activation::kAbs:
+      return x > T(0) ? g : (x < T(0) ? -g : T(0));
     case Activation::kGelu: {
       using C = GeluConstants<T>;
       if (p.approximate) {

@@ -48,8 +48,8 @@ void forward(const OpContext& ctx) {
     }
     const double m = static_cast<double>(d.count());
     std::vector<double> sums(static_cast<std::size_t>(d.c));
-    channel_sums(d.n, d.c, d.inner, [&](std::int64_t i) { return static_cast<double>(x[i]); },
-                 sums.data());
+    channel_sums(
+        d.n, d.c, d.inner, [&](std::int64_t i) { return static_cast<double>(x[i]); }, sums.data());
     std::vector<double> means(sums.size());
     for (std::size_t c = 0; c < sums.size(); ++c) means[c] = sums[c] / m;
     // Two passes: the variance from squared deviations, not E[x^2] - E[x]^2, which cancels.
@@ -99,8 +99,8 @@ void backward(const OpContext& ctx) {
 
   std::vector<double> sum_dy(static_cast<std::size_t>(d.c));
   std::vector<double> sum_dy_xhat(static_cast<std::size_t>(d.c));
-  channel_sums(d.n, d.c, d.inner, [&](std::int64_t i) { return static_cast<double>(dy[i]); },
-               sum_dy.data());
+  channel_sums(
+      d.n, d.c, d.inner, [&](std::int64_t i) { return static_cast<double>(dy[i]); }, sum_dy.data());
   channel_sums(
       d.n, d.c, d.inner,
       [&](std::int64_t i) {
@@ -111,11 +111,13 @@ void backward(const OpContext& ctx) {
 
   if (ctx.has_input(1) && ctx.grad_input(1) != nullptr) {
     T* dw = ctx.grad_input(1)->data<T>();
-    for (std::int64_t c = 0; c < d.c; ++c) dw[c] = static_cast<T>(sum_dy_xhat[static_cast<std::size_t>(c)]);
+    for (std::int64_t c = 0; c < d.c; ++c)
+      dw[c] = static_cast<T>(sum_dy_xhat[static_cast<std::size_t>(c)]);
   }
   if (ctx.has_input(2) && ctx.grad_input(2) != nullptr) {
     T* db = ctx.grad_input(2)->data<T>();
-    for (std::int64_t c = 0; c < d.c; ++c) db[c] = static_cast<T>(sum_dy[static_cast<std::size_t>(c)]);
+    for (std::int64_t c = 0; c < d.c; ++c)
+      db[c] = static_cast<T>(sum_dy[static_cast<std::size_t>(c)]);
   }
   Tensor* dx_tensor = ctx.grad_input(0);
   if (dx_tensor == nullptr) return;

@@ -62,7 +62,8 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
   if (m == 0 || n == 0) return;
   if (k == 0) {
     for (std::int64_t i = 0; i < m; ++i) {
-      for (std::int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+      for (std::int64_t j = 0; j < n; ++j)
+        c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
     }
     return;
   }
@@ -103,10 +104,17 @@ const char* blas_description() {
     const char* config = openblas_get_config();
     if (config != nullptr) out += std::string(" (") + config + ")";
     switch (openblas_get_parallel()) {
-      case 0: out += ", sequential"; break;
-      case 1: out += ", pthreads"; break;
-      case 2: out += ", OpenMP"; break;
-      default: break;
+      case 0:
+        out += ", sequential";
+        break;
+      case 1:
+        out += ", pthreads";
+        break;
+      case 2:
+        out += ", OpenMP";
+        break;
+      default:
+        break;
     }
     return out;
   }();

@@ -11,9 +11,14 @@ namespace myelin::cpu {
 template <typename Fn>
 void dispatch_floating(DType dtype, const OpContext& ctx, Fn&& fn) {
   switch (dtype) {
-    case DType::kFloat32: fn(float{}); return;
-    case DType::kFloat64: fn(double{}); return;
-    default: ctx.fail("the CPU path computes in float32 or float64, not ", dtype_name(dtype));
+    case DType::kFloat32:
+      fn(float{});
+      return;
+    case DType::kFloat64:
+      fn(double{});
+      return;
+    default:
+      ctx.fail("the CPU path computes in float32 or float64, not ", dtype_name(dtype));
   }
 }
 

@@ -7,7 +7,9 @@
 namespace myelin::cpu {
 
 namespace {
-void copy_tensor(Tensor& dst, const Tensor& src) { std::memcpy(dst.raw(), src.raw(), src.nbytes()); }
+void copy_tensor(Tensor& dst, const Tensor& src) {
+  std::memcpy(dst.raw(), src.raw(), src.nbytes());
+}
 }  // namespace
 
 void add_forward(const OpContext& ctx) {
@@ -28,7 +30,9 @@ void add_backward(const OpContext& ctx) {
   }
 }
 
-void copy_forward(const OpContext& ctx) { copy_tensor(ctx.output(0), ctx.input(0)); }
+void copy_forward(const OpContext& ctx) {
+  copy_tensor(ctx.output(0), ctx.input(0));
+}
 
 void copy_backward(const OpContext& ctx) {
   if (Tensor* d = ctx.grad_input(0)) copy_tensor(*d, ctx.grad_output(0));

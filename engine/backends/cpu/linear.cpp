@@ -31,7 +31,8 @@ void linear_forward(const OpContext& ctx) {
     gemm<T>(false, true, d.rows, d.out, d.in, T(1), x, d.in, w, d.in, T(0), y, d.out);
     if (ctx.has_input(2)) {
       const T* b = ctx.input(2).data<T>();
-      parallel_for(d.rows, std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(1, d.out)),
+      parallel_for(d.rows,
+                   std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(1, d.out)),
                    [&](std::int64_t r0, std::int64_t r1) {
                      for (std::int64_t r = r0; r < r1; ++r) {
                        for (std::int64_t j = 0; j < d.out; ++j) y[r * d.out + j] += b[j];
@@ -58,10 +59,12 @@ void linear_backward(const OpContext& ctx) {
     }
     if (ctx.has_input(2) && ctx.grad_input(2) != nullptr) {  // db = column sums of dy
       std::vector<double> sums(static_cast<std::size_t>(d.out));
-      channel_sums(d.rows, d.out, 1, [&](std::int64_t i) { return static_cast<double>(dy[i]); },
-                   sums.data());
+      channel_sums(
+          d.rows, d.out, 1, [&](std::int64_t i) { return static_cast<double>(dy[i]); },
+          sums.data());
       T* db = ctx.grad_input(2)->data<T>();
-      for (std::int64_t j = 0; j < d.out; ++j) db[j] = static_cast<T>(sums[static_cast<std::size_t>(j)]);
+      for (std::int64_t j = 0; j < d.out; ++j)
+        db[j] = static_cast<T>(sums[static_cast<std::size_t>(j)]);
     }
   });
 }

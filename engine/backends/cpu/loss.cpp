@@ -79,7 +79,8 @@ void ce_forward(const OpContext& ctx) {
                    row_loss[static_cast<std::size_t>(r)] = loss;
                  }
                });
-  const double total = ordered_sum(n, [&](std::int64_t r) { return row_loss[static_cast<std::size_t>(r)]; });
+  const double total =
+      ordered_sum(n, [&](std::int64_t r) { return row_loss[static_cast<std::size_t>(r)]; });
   // All rows ignored: 0 / 0, NaN, as in PyTorch.
   const double inv_count =
       counted > 0 ? 1.0 / static_cast<double>(counted) : std::numeric_limits<double>::quiet_NaN();

@@ -64,10 +64,12 @@ void backward_rows(const OpContext& ctx) {
       if (kLog) {  // dx = dy - softmax * sum(dy)
         for (std::int64_t j = 0; j < d.cols; ++j) dot += dy[base + j];
         for (std::int64_t j = 0; j < d.cols; ++j) {
-          dx[base + j] = static_cast<T>(dy[base + j] - std::exp(static_cast<double>(y[base + j])) * dot);
+          dx[base + j] =
+              static_cast<T>(dy[base + j] - std::exp(static_cast<double>(y[base + j])) * dot);
         }
       } else {  // dx = y * (dy - sum(dy * y))
-        for (std::int64_t j = 0; j < d.cols; ++j) dot += static_cast<double>(dy[base + j]) * y[base + j];
+        for (std::int64_t j = 0; j < d.cols; ++j)
+          dot += static_cast<double>(dy[base + j]) * y[base + j];
         for (std::int64_t j = 0; j < d.cols; ++j) {
           dx[base + j] = static_cast<T>(y[base + j] * (dy[base + j] - dot));
         }

@@ -14,10 +14,10 @@ namespace myelin::cuda {
 
 }  // namespace myelin::cuda
 
-#define MYELIN_CUDA_CHECK(call)                                                     \
-  do {                                                                              \
-    const cudaError_t myelin_status_ = (call);                                      \
-    if (myelin_status_ != cudaSuccess) {                                            \
-      ::myelin::cuda::throw_cuda_error(myelin_status_, #call, __FILE__, __LINE__);  \
-    }                                                                               \
+#define MYELIN_CUDA_CHECK(call)                                                    \
+  do {                                                                             \
+    const cudaError_t myelin_status_ = (call);                                     \
+    if (myelin_status_ != cudaSuccess) {                                           \
+      ::myelin::cuda::throw_cuda_error(myelin_status_, #call, __FILE__, __LINE__); \
+    }                                                                              \
   } while (0)

@@ -37,7 +37,9 @@ class DeviceScope {
 
 }  // namespace
 
-int runtime_version_built() { return CUDART_VERSION; }
+int runtime_version_built() {
+  return CUDART_VERSION;
+}
 
 int device_count(std::string* why) {
   int count = 0;
@@ -75,8 +77,8 @@ void* device_alloc(int index, std::size_t bytes) {
     cudaGetLastError();
     std::size_t free_bytes = 0, total_bytes = 0;
     cudaMemGetInfo(&free_bytes, &total_bytes);
-    fail("out of memory on cuda:", index, ": asked for ", bytes, " bytes, ", free_bytes,
-         " of ", total_bytes, " bytes free");
+    fail("out of memory on cuda:", index, ": asked for ", bytes, " bytes, ", free_bytes, " of ",
+         total_bytes, " bytes free");
   }
   MYELIN_CUDA_CHECK(status);
   return ptr;
