@@ -15,9 +15,6 @@ void infer_linear(InferCtx& ctx) {
     ctx.fail("in_features differ: ", ctx.describe_input(0), " has ", x.dim(-1), " features but ",
              ctx.describe_input(1), " (stored [out, in]) expects ", w[1]);
   }
-  if (ctx.input(0).dtype != ctx.input(1).dtype) {
-    ctx.fail("types differ: ", ctx.describe_input(0), " and ", ctx.describe_input(1));
-  }
   if (ctx.has_input(2)) {
     ctx.expect_floating(2);
     if (ctx.shape(2) != Shape{w[0]}) {
