@@ -49,7 +49,7 @@ void mlp_training_step(benchmark::State& state) {
   Tensor y = Tensor::empty(Shape{batch}, DType::kInt64);
   for (std::int64_t i = 0; i < batch; ++i) y.data<std::int64_t>()[i] = i % 10;
   e.set_input(labels, y);
-  Sgd sgd(0.01);
+  Optimizer sgd(OptimizerOptions::sgd(0.01));
   for (auto _ : state) {
     e.forward();
     e.backward(loss);

@@ -429,6 +429,10 @@ const Tensor& Executor::grad(Value v) const {
   return m.grads[idx(v)];
 }
 
+Tensor& Executor::grad(Value v) {
+  return const_cast<Tensor&>(static_cast<const Executor&>(*this).grad(v));
+}
+
 Tensor& Executor::param(Value v) {
   Impl& m = *impl_;
   const ValueInfo& vi = m.graph->info(v);

@@ -5,7 +5,6 @@
 
 #include "myelin/error.hpp"
 #include "myelin/philox.hpp"
-#include "myelin/random.hpp"
 #include "util/strings.hpp"
 
 namespace myelin {
@@ -315,6 +314,13 @@ Value Graph::mse_loss(Value input, Value target, const std::string& name) {
 }
 
 Value Graph::linear_layer(Value x, std::int64_t out_features, const std::string& name, bool bias) {
+  LinearOptions options;
+  options.bias = bias;
+  return linear_layer(x, out_features, name, options);
+}
+
+Value Graph::linear_layer(Value x, std::int64_t out_features, const std::string& name,
+                          const LinearOptions& options) {
   check_value(x, ("linear layer '" + name + "'").c_str());
   const Shape& xs = shape(x);
   if (xs.rank() < 1) fail("linear layer '", name, "': input '", this->name(x), "' is a scalar");
@@ -323,21 +329,21 @@ Value Graph::linear_layer(Value x, std::int64_t out_features, const std::string&
   }
   const std::int64_t in = xs.dim(-1);
   const DType t = info(x).meta.dtype;
-  // PyTorch's nn.Linear default: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias (Kaiming
-  // uniform with a = sqrt(5)), drawn from a Philox stream named after the parameter.
-  const double bound = in > 0 ? 1.0 / std::sqrt(static_cast<double>(in)) : 0.0;
-  auto draw = [&](const std::string& pname, const Shape& s) {
-    Tensor host = Tensor::empty(s, DType::kFloat64);
-    Rng rng(seed_, stable_id(pname.c_str()));
-    double* p = host.data<double>();
-    for (std::int64_t i = 0; i < host.numel(); ++i) p[i] = rng.uniform(-bound, bound);
-    return host.to(t);
+  auto make = [&](const std::string& pname, const Shape& s, const Init& init) {
+    Tensor tensor = Tensor::empty(s, t);
+    myelin::initialize(tensor, init, seed_, stable_id(pname.c_str()));
+    return tensor;
   };
-  const Value w = parameter(name + ".weight", draw(name + ".weight", Shape{out_features, in}),
+  const Value w = parameter(name + ".weight",
+                            make(name + ".weight", Shape{out_features, in},
+                                 options.weight_init.value_or(Init::linear_default())),
                             {false, "", ParamRole::kWeight});
   Value b;
-  if (bias) {
-    b = parameter(name + ".bias", draw(name + ".bias", Shape{out_features}),
+  if (options.bias) {
+    const double bound = in > 0 ? 1.0 / std::sqrt(static_cast<double>(in)) : 0.0;
+    b = parameter(name + ".bias",
+                  make(name + ".bias", Shape{out_features},
+                       options.bias_init.value_or(Init::uniform(-bound, bound))),
                   {false, "", ParamRole::kBias});
   }
   return linear(x, w, b, name);
@@ -410,6 +416,12 @@ Tensor& Graph::tensor(Value v) {
 
 const Tensor& Graph::tensor(Value v) const {
   return const_cast<Graph*>(this)->tensor(v);
+}
+
+void Graph::initialize(Value param, const Init& init) {
+  ValueInfo& vi = info(param);
+  if (vi.kind != ValueKind::kParameter) fail("'", vi.name, "' is not a parameter");
+  myelin::initialize(vi.tensor, init, seed_, stable_id(vi.name.c_str()));
 }
 
 void Graph::set_frozen(Value param, bool frozen) {

@@ -112,7 +112,7 @@ TEST(Scheduler, FrozenParametersGetNoGradientAndNeverMove) {
   const Tensor fc2_before = m.g.tensor(m.g.find("fc2.weight")).clone();
   Executor e(m.g);
   m.feed(e);
-  Sgd sgd(0.5);
+  Optimizer sgd(OptimizerOptions::sgd(0.5));
   for (int step = 0; step < 3; ++step) {
     e.forward();
     e.backward(m.loss);
@@ -130,7 +130,7 @@ TEST(Scheduler, TrainingOnTheCpuUpdatesTheGraphItself) {
   m.feed(e);
   e.forward();
   const double first = e.value(m.loss).item();
-  Sgd sgd(0.1);
+  Optimizer sgd(OptimizerOptions::sgd(0.1));
   for (int step = 0; step < 50; ++step) {
     e.forward();
     e.backward(m.loss);
@@ -269,7 +269,7 @@ TEST(Scheduler, TwoGraphsLiveSideBySide) {
   Executor eb(b.g);
   a.feed(ea);
   b.feed(eb);
-  Sgd sgd(0.1);
+  Optimizer sgd(OptimizerOptions::sgd(0.1));
   ea.forward();
   ea.backward(a.loss);
   sgd.step(ea);
@@ -292,7 +292,7 @@ TEST(Scheduler, DoubleExecutorsWorkOnCopiesAndWriteBack) {
   const Tensor before = m.g.tensor(w).clone();
   e.forward();
   e.backward(m.loss);
-  Sgd(0.5).step(e);
+  Optimizer(OptimizerOptions::sgd(0.5)).step(e);
   EXPECT_TRUE(bitwise_equal(m.g.tensor(w), before));
   e.write_back();
   EXPECT_FALSE(bitwise_equal(m.g.tensor(w), before));

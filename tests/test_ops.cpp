@@ -87,6 +87,15 @@ TEST(OpValues, PublishedActivationValues) {
                   "softplus");
 }
 
+TEST(OpValues, NaNPropagatesThroughActivations) {
+  // A NaN must not be hidden (relu(NaN) is NaN in PyTorch too): it is how divergence shows.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (const char* op :
+       {"relu", "leaky_relu", "elu", "abs", "sigmoid", "tanh", "gelu", "silu", "softplus"}) {
+    EXPECT_TRUE(std::isnan(run_op(op, {nan})[0])) << op;
+  }
+}
+
 TEST(OpValues, SigmoidAndSoftplusDoNotOverflowInFloat) {
   const std::vector<double> big = {-1000.0, 1000.0};
   expect_all_near(run_op("sigmoid", big, {}, DType::kFloat32), {0.0, 1.0}, 0, "sigmoid");

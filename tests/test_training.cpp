@@ -27,7 +27,7 @@ SpiralRun train_spirals(int threads, std::int64_t steps, std::int64_t points = 5
   Executor e(g, options);
   e.set_input(x, data.x);
   e.set_input(y, data.y);
-  Sgd sgd(0.3);
+  Optimizer sgd(OptimizerOptions::sgd(0.3));
   SpiralRun run;
   for (std::int64_t step = 0; step < steps; ++step) {
     e.forward();

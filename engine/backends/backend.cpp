@@ -21,9 +21,25 @@ void zero(Backend backend, Tensor& t, void* /*stream*/) {
   t.zero();
 }
 
-void sgd_update(Backend backend, Tensor& param, const Tensor& grad, double lr, void* /*stream*/) {
-  if (backend != Backend::kCpu) unsupported("the SGD update", backend);
-  cpu::sgd_update(param, grad, lr);
+void optimizer_update(Backend backend, const UpdateConstants<double>& k, Tensor& w, const Tensor& g,
+                      Tensor* const slots[3], void* /*stream*/) {
+  if (backend != Backend::kCpu) unsupported("the optimizer update", backend);
+  cpu::optimizer_update(k, w, g, slots);
+}
+
+double sum_of_squares(Backend backend, const Tensor& t, void* /*stream*/) {
+  if (backend != Backend::kCpu) unsupported("the gradient norm", backend);
+  return cpu::sum_of_squares(t);
+}
+
+void scale(Backend backend, Tensor& t, double factor, void* /*stream*/) {
+  if (backend != Backend::kCpu) unsupported("scaling", backend);
+  cpu::scale(t, factor);
+}
+
+void clamp(Backend backend, Tensor& t, double limit, void* /*stream*/) {
+  if (backend != Backend::kCpu) unsupported("clamping", backend);
+  cpu::clamp(t, limit);
 }
 
 }  // namespace myelin::backend

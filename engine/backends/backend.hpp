@@ -4,6 +4,7 @@
 
 #include "myelin/op.hpp"
 #include "myelin/tensor.hpp"
+#include "ops/update_rules.hpp"
 
 namespace myelin::backend {
 
@@ -11,7 +12,14 @@ namespace myelin::backend {
 void accumulate(Backend backend, Tensor& dst, const Tensor& src, void* stream);
 // t = 0.
 void zero(Backend backend, Tensor& t, void* stream);
-// param -= lr * grad.
-void sgd_update(Backend backend, Tensor& param, const Tensor& grad, double lr, void* stream);
+// One optimizer step of one parameter (see ops/update_rules.hpp).
+void optimizer_update(Backend backend, const UpdateConstants<double>& k, Tensor& w, const Tensor& g,
+                      Tensor* const slots[3], void* stream);
+// sum of squares of t's elements, in double, in a fixed order.
+double sum_of_squares(Backend backend, const Tensor& t, void* stream);
+// t *= factor.
+void scale(Backend backend, Tensor& t, double factor, void* stream);
+// t = clamp(t, -limit, limit).
+void clamp(Backend backend, Tensor& t, double limit, void* stream);
 
 }  // namespace myelin::backend

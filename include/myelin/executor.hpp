@@ -66,6 +66,7 @@ class MYELIN_API Executor {
   const Tensor& value(Value v) const;
   // The gradient of a trainable parameter or a requested input, from the last backward.
   const Tensor& grad(Value v) const;
+  Tensor& grad(Value v);  // for clipping and other in-place gradient edits
   bool has_grad(Value v) const;
   // The executor's tensor for a parameter or buffer (the graph's own when shared).
   Tensor& param(Value v);

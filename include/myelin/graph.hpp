@@ -2,11 +2,13 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "myelin/attrs.hpp"
 #include "myelin/export.hpp"
+#include "myelin/init.hpp"
 #include "myelin/op.hpp"
 #include "myelin/tensor.hpp"
 
@@ -32,6 +34,12 @@ struct ParamOptions {
   bool frozen = false;  // no gradient, never updated (transfer learning)
   std::string group;    // empty: "weights" for kWeight, "no_decay" for kBias and kNorm
   ParamRole role = ParamRole::kWeight;
+};
+
+struct LinearOptions {
+  bool bias = true;
+  std::optional<Init> weight_init;  // default: Init::linear_default(), U(+-1/sqrt(in)) as nn.Linear
+  std::optional<Init> bias_init;    // default: U(+-1/sqrt(in)) as nn.Linear
 };
 
 struct ValueInfo {
@@ -112,6 +120,8 @@ class MYELIN_API Graph {
   // Layers: create their parameters (named "<name>.weight", "<name>.bias", ...) with
   // PyTorch's default initialisation, drawn from the graph's seed, and add the op.
   Value linear_layer(Value x, std::int64_t out_features, const std::string& name, bool bias = true);
+  Value linear_layer(Value x, std::int64_t out_features, const std::string& name,
+                     const LinearOptions& options);
   Value batch_norm_layer(Value x, const std::string& name, double momentum = 0.1,
                          double eps = 1e-5);
 
@@ -133,6 +143,8 @@ class MYELIN_API Graph {
   // Host tensor of a parameter or buffer.
   Tensor& tensor(Value param_or_buffer);
   const Tensor& tensor(Value param_or_buffer) const;
+  // Redraws a parameter from `init` with the graph's seed and the parameter's Philox stream.
+  void initialize(Value param, const Init& init);
   void set_frozen(Value param, bool frozen);
   void set_group(Value param, const std::string& group);
   // Freezes every parameter whose name starts with `prefix` (e.g. a layer's name + ".").

@@ -15,11 +15,7 @@
 
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define MYELIN_HOST_DEVICE __host__ __device__
-#else
-#define MYELIN_HOST_DEVICE
-#endif
+#include "myelin/host_device.hpp"
 
 namespace myelin {
 

@@ -16,7 +16,7 @@ int main() {
   myelin::Executor exec(g);
   exec.set_input(x, data.x);
   exec.set_input(y, data.y);
-  myelin::Sgd sgd(0.5);
+  myelin::Optimizer sgd(myelin::OptimizerOptions::sgd(0.5));
   double first = 0.0, last = 0.0;
   for (int step = 0; step < 200; ++step) {
     exec.forward();

@@ -36,7 +36,7 @@ int run_spirals(const Args& args) {
   Executor exec(g, options);
   exec.set_input(x, data.x);
   exec.set_input(y, data.y);
-  Sgd sgd(lr);
+  Optimizer sgd(OptimizerOptions::sgd(lr));
 
   std::printf(
       "two spirals: %lld points, MLP 2-%lld-%lld-2 (tanh), SGD lr %g, %lld full-batch steps\n",

@@ -29,7 +29,7 @@ T activation_forward(Activation kind, T x, const ActivationParams& p) {
     case Activation::kIdentity:
       return x;
     case Activation::kRelu:
-      return x > T(0) ? x : T(0);
+      return x < T(0) ? T(0) : x;  // NaN stays NaN, as in PyTorch
     case Activation::kLeakyRelu:
       return x > T(0) ? x : static_cast<T>(p.a) * x;
     case Activation::kSigmoid:

@@ -4,6 +4,7 @@
 
 #include "myelin/op.hpp"
 #include "ops/activation.hpp"
+#include "ops/update_rules.hpp"
 
 namespace myelin::cpu {
 
@@ -54,7 +55,12 @@ void mse_loss_backward(const OpContext& ctx);
 
 // dst += src (same shape and type): the scheduler's gradient accumulation.
 void accumulate(Tensor& dst, const Tensor& src);
-// param -= lr * grad.
-void sgd_update(Tensor& param, const Tensor& grad, double lr);
+// sum of squares in double, ordered (same bits for any thread count).
+double sum_of_squares(const Tensor& t);
+void scale(Tensor& t, double factor);
+void clamp(Tensor& t, double limit);
+// One optimizer step of one parameter; slots[i] is null where the rule keeps no slot i.
+void optimizer_update(const UpdateConstants<double>& k, Tensor& w, const Tensor& g,
+                      Tensor* const slots[3]);
 
 }  // namespace myelin::cpu

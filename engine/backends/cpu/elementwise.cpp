@@ -10,6 +10,17 @@ namespace {
 void copy_tensor(Tensor& dst, const Tensor& src) {
   std::memcpy(dst.raw(), src.raw(), src.nbytes());
 }
+
+template <typename Fn>
+void on_floating(const Tensor& t, Fn&& fn) {
+  if (t.dtype() == DType::kFloat64) {
+    fn(double{});
+  } else if (t.dtype() == DType::kFloat32) {
+    fn(float{});
+  } else {
+    fail("expected a floating-point tensor, got ", t.str());
+  }
+}
 }  // namespace
 
 void add_forward(const OpContext& ctx) {
@@ -39,36 +50,49 @@ void copy_backward(const OpContext& ctx) {
 }
 
 void accumulate(Tensor& dst, const Tensor& src) {
-  const auto apply = [&](auto tag) {
+  on_floating(dst, [&](auto tag) {
     using T = decltype(tag);
     T* d = dst.data<T>();
     const T* s = src.data<T>();
     parallel_for(dst.numel(), [&](std::int64_t i0, std::int64_t i1) {
       for (std::int64_t i = i0; i < i1; ++i) d[i] += s[i];
     });
-  };
-  if (dst.dtype() == DType::kFloat64) {
-    apply(double{});
-  } else {
-    apply(float{});
-  }
+  });
 }
 
-void sgd_update(Tensor& param, const Tensor& grad, double lr) {
-  const auto apply = [&](auto tag) {
+double sum_of_squares(const Tensor& t) {
+  double total = 0.0;
+  on_floating(t, [&](auto tag) {
     using T = decltype(tag);
-    T* w = param.data<T>();
-    const T* g = grad.data<T>();
-    const T step = static_cast<T>(lr);
-    parallel_for(param.numel(), [&](std::int64_t i0, std::int64_t i1) {
-      for (std::int64_t i = i0; i < i1; ++i) w[i] -= step * g[i];
+    const T* p = t.data<T>();
+    total = ordered_sum(t.numel(), [&](std::int64_t i) {
+      const double v = p[i];
+      return v * v;
     });
-  };
-  if (param.dtype() == DType::kFloat64) {
-    apply(double{});
-  } else {
-    apply(float{});
-  }
+  });
+  return total;
+}
+
+void scale(Tensor& t, double factor) {
+  on_floating(t, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = t.data<T>();
+    const T f = static_cast<T>(factor);
+    parallel_for(t.numel(), [&](std::int64_t i0, std::int64_t i1) {
+      for (std::int64_t i = i0; i < i1; ++i) p[i] *= f;
+    });
+  });
+}
+
+void clamp(Tensor& t, double limit) {
+  on_floating(t, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = t.data<T>();
+    const T hi = static_cast<T>(limit);
+    parallel_for(t.numel(), [&](std::int64_t i0, std::int64_t i1) {
+      for (std::int64_t i = i0; i < i1; ++i) p[i] = p[i] > hi ? hi : (p[i] < -hi ? -hi : p[i]);
+    });
+  });
 }
 
 }  // namespace myelin::cpu

@@ -1,0 +1,191 @@
+#include "myelin/trainer.hpp"
+
+#include <chrono>
+#include <cstring>
+
+#include "myelin/error.hpp"
+#include "myelin/philox.hpp"
+#include "myelin/random.hpp"
+#include "myelin/regularize.hpp"
+
+namespace myelin {
+
+namespace {
+
+ExecutorOptions executor_options(const TrainOptions& options, Value loss) {
+  ExecutorOptions e = options.executor;
+  e.outputs = {loss};
+  return e;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+Trainer::Trainer(Graph& graph, Value loss, Optimizer& optimizer, const TrainOptions& options)
+    : graph_(graph),
+      loss_(loss),
+      optimizer_(optimizer),
+      options_(options),
+      executor_(graph, executor_options(options, loss)) {
+  auto check = [](bool ok, const char* field, double value, const char* expected) {
+    if (!ok) fail("training options: ", field, " = ", value, " is out of range (", expected, ")");
+  };
+  check(options.batch_size >= 1, "batch_size", static_cast<double>(options.batch_size), ">= 1");
+  check(options.epochs >= 0, "epochs", static_cast<double>(options.epochs), ">= 0");
+  check(options.accumulation_steps >= 1, "accumulation_steps",
+        static_cast<double>(options.accumulation_steps), ">= 1");
+  check(options.clip_norm >= 0.0, "clip_norm", options.clip_norm, ">= 0, 0 for off");
+  check(options.clip_value >= 0.0, "clip_value", options.clip_value, ">= 0, 0 for off");
+  options.schedule.validate();
+  if (graph.shape(loss).numel() != 1) {
+    fail("trainer: the loss '", graph.name(loss), "' must be a scalar, it is ",
+         graph.shape(loss).str());
+  }
+}
+
+std::vector<std::int64_t> Trainer::epoch_order(std::int64_t epoch, std::int64_t rows) const {
+  std::vector<std::int64_t> order(static_cast<std::size_t>(rows));
+  for (std::int64_t i = 0; i < rows; ++i) order[static_cast<std::size_t>(i)] = i;
+  if (!options_.shuffle) return order;
+  // Fisher-Yates from the Philox stream of this epoch: the order is a pure function of
+  // (seed, epoch), so a resumed run sees the same batches.
+  Rng rng(options_.seed, stable_id("shuffle"), static_cast<std::uint64_t>(epoch));
+  for (std::int64_t i = rows - 1; i > 0; --i) {
+    const auto j = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(i + 1)));
+    std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(j)]);
+  }
+  return order;
+}
+
+std::int64_t Trainer::check_data(const Graph& graph,
+                                 const std::vector<std::pair<Value, Tensor>>& data) {
+  if (data.empty()) fail("trainer: no data given");
+  std::int64_t rows = -1;
+  for (const auto& [v, t] : data) {
+    const ValueInfo& info = graph.info(v);
+    if (info.kind != ValueKind::kInput) fail("trainer: '", info.name, "' is not a graph input");
+    if (!t.defined() || t.shape().rank() < 1) {
+      fail("trainer: the data for '", info.name, "' needs a first (row) dimension");
+    }
+    if (!t.device().is_cpu()) fail("trainer: the data for '", info.name, "' must be on the host");
+    if (rows >= 0 && t.shape()[0] != rows) {
+      fail("trainer: the data for '", info.name, "' has ", t.shape()[0], " rows, the first input ",
+           rows);
+    }
+    rows = t.shape()[0];
+  }
+  if (rows == 0) fail("trainer: the data has no rows");
+  return rows;
+}
+
+void Trainer::bind_batch(const std::vector<std::pair<Value, Tensor>>& data,
+                         const std::vector<std::int64_t>& order, std::int64_t begin,
+                         std::int64_t end) {
+  batch_buffers_.resize(data.size());
+  const std::int64_t count = end - begin;
+  for (std::size_t k = 0; k < data.size(); ++k) {
+    const Tensor& src = data[k].second;
+    std::vector<std::int64_t> dims = src.shape().dims();
+    dims[0] = count;
+    Tensor& batch = batch_buffers_[k];
+    if (!batch.defined() || batch.shape() != Shape(dims) || batch.dtype() != src.dtype()) {
+      batch = Tensor::empty(Shape(dims), src.dtype());
+    }
+    const std::size_t row_bytes = src.nbytes() / static_cast<std::size_t>(src.shape()[0]);
+    const auto* from = static_cast<const unsigned char*>(src.raw());
+    auto* to = static_cast<unsigned char*>(batch.raw());
+    for (std::int64_t r = 0; r < count; ++r) {
+      const auto row = static_cast<std::size_t>(order[static_cast<std::size_t>(begin + r)]);
+      std::memcpy(to + static_cast<std::size_t>(r) * row_bytes, from + row * row_bytes, row_bytes);
+    }
+    executor_.set_input(data[k].first, batch);
+  }
+}
+
+void Trainer::fit(const std::vector<std::pair<Value, Tensor>>& data) {
+  const std::int64_t rows = check_data(graph_, data);
+  const std::int64_t batch = options_.batch_size;
+  const std::int64_t batches = options_.drop_last ? rows / batch : (rows + batch - 1) / batch;
+  if (batches == 0) {
+    fail("trainer: ", rows, " rows make no full batch of ", batch, " (drop_last is on)");
+  }
+  const std::int64_t accumulation = options_.accumulation_steps;
+  LrSchedule schedule = options_.schedule;
+  schedule.steps_per_epoch = (batches + accumulation - 1) / accumulation;
+  stop_ = false;
+
+  while (position_.epoch < options_.epochs && !stop_) {
+    const std::vector<std::int64_t> order = epoch_order(position_.epoch, rows);
+    const auto epoch_start = std::chrono::steady_clock::now();
+    double epoch_loss = 0.0;
+    std::int64_t epoch_samples = 0, epoch_steps = 0;
+    while (position_.batch < batches && !stop_) {
+      const auto step_start = std::chrono::steady_clock::now();
+      // Updates group `accumulation` consecutive batches; the last group may be shorter.
+      const std::int64_t first = position_.batch;
+      const std::int64_t group = std::min(accumulation, batches - first);
+      const Tensor seed = Tensor::full(Shape{}, 1.0 / static_cast<double>(group));
+      StepInfo info;
+      for (std::int64_t k = 0; k < group; ++k) {
+        const std::int64_t b = first + k;
+        const std::int64_t begin = b * batch, end = std::min(rows, begin + batch);
+        bind_batch(data, order, begin, end);
+        executor_.forward(Mode::kTrain, static_cast<std::uint64_t>(position_.forward_passes++));
+        const double loss = executor_.value(loss_).item();
+        executor_.backward(loss_, seed, /*accumulate=*/k > 0);
+        info.data_loss += loss / static_cast<double>(group);
+        info.samples += end - begin;
+        epoch_loss += loss * static_cast<double>(end - begin);
+      }
+      info.grad_norm = options_.clip_norm > 0.0 ? clip_grad_norm(executor_, options_.clip_norm)
+                                                : global_grad_norm(executor_);
+      if (options_.clip_value > 0.0) clip_grad_value(executor_, options_.clip_value);
+      optimizer_.set_lr_scale(schedule.factor(optimizer_.steps()));
+      info.penalty = l2_penalty(executor_, optimizer_);
+      info.lr = optimizer_.lr("weights");
+      optimizer_.step(executor_);
+
+      position_.batch = first + group;
+      epoch_samples += info.samples;
+      ++epoch_steps;
+      info.epoch = position_.epoch;
+      info.step = optimizer_.steps();
+      info.batch = position_.batch - 1;
+      info.batches_per_epoch = batches;
+      info.loss = info.data_loss + info.penalty;
+      info.samples_per_second = static_cast<double>(info.samples) / seconds_since(step_start);
+      if (on_step) on_step(info);
+    }
+    if (position_.batch < batches) break;  // stopped mid-epoch: resume from here
+    EpochInfo epoch;
+    epoch.epoch = position_.epoch;
+    epoch.steps = epoch_steps;
+    epoch.loss = epoch_samples > 0 ? epoch_loss / static_cast<double>(epoch_samples) : 0.0;
+    epoch.seconds = seconds_since(epoch_start);
+    epoch.samples_per_second = static_cast<double>(epoch_samples) / epoch.seconds;
+    ++position_.epoch;
+    position_.batch = 0;
+    if (on_epoch) on_epoch(epoch);
+  }
+}
+
+double Trainer::evaluate(const std::vector<std::pair<Value, Tensor>>& data,
+                         std::int64_t batch_size) {
+  const std::int64_t rows = check_data(graph_, data);
+  const std::int64_t batch = batch_size > 0 ? batch_size : options_.batch_size;
+  std::vector<std::int64_t> order(static_cast<std::size_t>(rows));
+  for (std::int64_t i = 0; i < rows; ++i) order[static_cast<std::size_t>(i)] = i;
+  double total = 0.0;
+  for (std::int64_t begin = 0; begin < rows; begin += batch) {
+    const std::int64_t end = std::min(rows, begin + batch);
+    bind_batch(data, order, begin, end);
+    executor_.forward(Mode::kEval, static_cast<std::uint64_t>(position_.forward_passes));
+    total += executor_.value(loss_).item() * static_cast<double>(end - begin);
+  }
+  return total / static_cast<double>(rows);
+}
+
+}  // namespace myelin

@@ -1,0 +1,99 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <utility>
+#include <vector>
+
+#include "myelin/executor.hpp"
+#include "myelin/export.hpp"
+#include "myelin/graph.hpp"
+#include "myelin/optimizer.hpp"
+#include "myelin/schedule.hpp"
+
+namespace myelin {
+
+struct TrainOptions {
+  std::int64_t batch_size = 32;
+  std::int64_t epochs = 1;
+  bool shuffle = true;     // a new order every epoch, drawn from `seed`
+  bool drop_last = false;  // drop a last partial batch instead of training on it
+  // Mini-batches whose gradients are averaged into one update.
+  std::int64_t accumulation_steps = 1;
+  double clip_norm = 0.0;    // global-norm clipping threshold (0: off)
+  double clip_value = 0.0;   // per-element clipping limit (0: off)
+  LrSchedule schedule;       // its steps_per_epoch is set from the data
+  std::uint64_t seed = 0;    // shuffling
+  ExecutorOptions executor;  // device, compute type, threads
+};
+
+// Where training stands: enough to continue exactly where it stopped, mid-epoch included.
+struct TrainPosition {
+  std::int64_t epoch = 0;
+  std::int64_t batch = 0;           // next mini-batch of that epoch
+  std::int64_t forward_passes = 0;  // the dropout step counter
+};
+
+struct StepInfo {
+  std::int64_t epoch = 0;
+  std::int64_t step = 0;   // optimizer updates so far, this one included
+  std::int64_t batch = 0;  // last mini-batch of this update, within the epoch
+  std::int64_t batches_per_epoch = 0;
+  std::int64_t samples = 0;  // in this update
+  double loss = 0.0;         // data loss + L2 penalty
+  double data_loss = 0.0;
+  double penalty = 0.0;
+  double grad_norm = 0.0;  // global L2 norm before clipping
+  double lr = 0.0;         // of the "weights" group
+  double samples_per_second = 0.0;
+};
+
+struct EpochInfo {
+  std::int64_t epoch = 0;
+  std::int64_t steps = 0;  // updates in this epoch
+  double loss = 0.0;       // mean data loss over the epoch's samples (no penalty)
+  double seconds = 0.0;
+  double samples_per_second = 0.0;
+};
+
+// The mini-batch training loop: shuffling, batching, gradient accumulation, clipping, the
+// learning-rate schedule, and callbacks per update and per epoch.
+class MYELIN_API Trainer {
+ public:
+  Trainer(Graph& graph, Value loss, Optimizer& optimizer, const TrainOptions& options);
+
+  // Trains on `data` (one tensor per graph input the loss needs, all with the same number of
+  // rows) from the current position to the end of options.epochs.
+  void fit(const std::vector<std::pair<Value, Tensor>>& data);
+  // Mean of the loss over `data` in eval mode (batches weighted by their size).
+  double evaluate(const std::vector<std::pair<Value, Tensor>>& data, std::int64_t batch_size = 0);
+
+  std::function<void(const StepInfo&)> on_step;
+  std::function<void(const EpochInfo&)> on_epoch;
+  // Stops fit() after the current update (from a callback or a signal handler's flag).
+  void request_stop() { stop_ = true; }
+
+  const TrainPosition& position() const { return position_; }
+  void set_position(const TrainPosition& position) { position_ = position; }
+  Executor& executor() { return executor_; }
+  const TrainOptions& options() const { return options_; }
+  // The row order of an epoch: a pure function of (seed, epoch).
+  std::vector<std::int64_t> epoch_order(std::int64_t epoch, std::int64_t rows) const;
+
+ private:
+  void bind_batch(const std::vector<std::pair<Value, Tensor>>& data,
+                  const std::vector<std::int64_t>& order, std::int64_t begin, std::int64_t end);
+  static std::int64_t check_data(const Graph& graph,
+                                 const std::vector<std::pair<Value, Tensor>>& data);
+
+  Graph& graph_;
+  Value loss_;
+  Optimizer& optimizer_;
+  TrainOptions options_;
+  Executor executor_;
+  TrainPosition position_;
+  bool stop_ = false;
+  std::vector<Tensor> batch_buffers_;
+};
+
+}  // namespace myelin

@@ -1,0 +1,192 @@
+// The mini-batch training loop.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "myelin/myelin.hpp"
+#include "test_util.hpp"
+
+namespace myelin {
+namespace {
+
+// A small classifier on spirals with every stochastic part on: dropout, batch norm, shuffling.
+struct Model {
+  Graph g{5};
+  Value x, y, loss;
+  Dataset data = make_spirals(150, 2, 1.0, 0.05, 2);
+  explicit Model(bool stochastic = true) {
+    x = g.input("x", Shape{32, 2});
+    y = g.input("y", Shape{32}, DType::kInt64);
+    Value h = g.linear_layer(x, 16, "fc1");
+    if (stochastic) h = g.batch_norm_layer(h, "bn");
+    h = g.relu(h);
+    if (stochastic) h = g.dropout(h, 0.2, "drop");
+    loss = g.softmax_cross_entropy(g.linear_layer(h, 2, "fc2"), y);
+  }
+  std::vector<std::pair<Value, Tensor>> feeds() const { return {{x, data.x}, {y, data.y}}; }
+  std::vector<Tensor> weights() {
+    std::vector<Tensor> out;
+    for (Value p : g.parameters()) out.push_back(g.tensor(p).clone());
+    for (Value b : g.buffers()) out.push_back(g.tensor(b).clone());
+    return out;
+  }
+};
+
+bool same_bits(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (!bitwise_equal(a[i], b[i])) return false;
+  }
+  return true;
+}
+
+TEST(Trainer, BatchesPartialBatchesAndCallbacks) {
+  for (bool drop_last : {false, true}) {
+    Model m;
+    Optimizer opt(OptimizerOptions::adam(0.01));
+    TrainOptions options;
+    options.batch_size = 32;
+    options.epochs = 2;
+    options.drop_last = drop_last;
+    Trainer t(m.g, m.loss, opt, options);
+    std::vector<StepInfo> steps;
+    std::vector<EpochInfo> epochs;
+    t.on_step = [&](const StepInfo& s) { steps.push_back(s); };
+    t.on_epoch = [&](const EpochInfo& e) { epochs.push_back(e); };
+    t.fit(m.feeds());
+    // 300 rows: 9 full batches of 32 and one of 12, or 9 when the last is dropped.
+    const std::int64_t per_epoch = drop_last ? 9 : 10;
+    ASSERT_EQ(static_cast<std::int64_t>(steps.size()), 2 * per_epoch);
+    ASSERT_EQ(epochs.size(), 2u);
+    EXPECT_EQ(steps.back().samples, drop_last ? 32 : 12);
+    EXPECT_EQ(steps.back().step, 2 * per_epoch);
+    EXPECT_EQ(steps.back().batches_per_epoch, per_epoch);
+    EXPECT_EQ(epochs[1].steps, per_epoch);
+    for (const StepInfo& s : steps) {
+      EXPECT_GT(s.grad_norm, 0.0);
+      EXPECT_DOUBLE_EQ(s.lr, 0.01);
+      EXPECT_GT(s.samples_per_second, 0.0);
+      EXPECT_TRUE(std::isfinite(s.loss));
+    }
+    EXPECT_LT(epochs[1].loss, steps.front().loss);
+  }
+}
+
+TEST(Trainer, ShufflingIsAPureFunctionOfSeedAndEpoch) {
+  Model m;
+  Optimizer opt(OptimizerOptions::sgd());
+  TrainOptions options;
+  options.seed = 11;
+  Trainer t(m.g, m.loss, opt, options);
+  const std::vector<std::int64_t> a = t.epoch_order(3, 100);
+  EXPECT_EQ(a, t.epoch_order(3, 100));
+  EXPECT_NE(a, t.epoch_order(4, 100));
+  std::vector<std::int64_t> sorted = a;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::int64_t i = 0; i < 100; ++i) EXPECT_EQ(sorted[static_cast<std::size_t>(i)], i);
+}
+
+TEST(Trainer, ScheduleDrivesTheLearningRate) {
+  Model m(false);
+  Optimizer opt(OptimizerOptions::sgd(0.1));
+  TrainOptions options;
+  options.batch_size = 100;  // 3 updates per epoch
+  options.epochs = 3;
+  options.schedule = LrSchedule::step(1, 0.5);
+  Trainer t(m.g, m.loss, opt, options);
+  std::vector<double> lrs;
+  t.on_step = [&](const StepInfo& s) { lrs.push_back(s.lr); };
+  t.fit(m.feeds());
+  EXPECT_EQ(lrs, (std::vector<double>{0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025, 0.025}));
+}
+
+TEST(Trainer, AccumulatingTwoHalfBatchesMatchesOneFullBatch) {
+  // Without batch norm and dropout, the mean gradient of two halves is the gradient of the whole.
+  Model a(false), b(false);
+  Optimizer opt_a(OptimizerOptions::sgd(0.5)), opt_b(OptimizerOptions::sgd(0.5));
+  TrainOptions full;
+  full.batch_size = 100;
+  full.shuffle = false;
+  TrainOptions halves = full;
+  halves.batch_size = 50;
+  halves.accumulation_steps = 2;
+  Trainer ta(a.g, a.loss, opt_a, full), tb(b.g, b.loss, opt_b, halves);
+  std::int64_t updates_b = 0;
+  tb.on_step = [&](const StepInfo&) { ++updates_b; };
+  ta.fit(a.feeds());
+  tb.fit(b.feeds());
+  EXPECT_EQ(updates_b, 3);
+  const std::vector<Tensor> wa = a.weights(), wb = b.weights();
+  for (std::size_t i = 0; i < wa.size(); ++i) {
+    const std::vector<float> x = wa[i].to_vector<float>(), y = wb[i].to_vector<float>();
+    // Sums split in two and rounded in float32: a few ulps apart.
+    for (std::size_t k = 0; k < x.size(); ++k)
+      EXPECT_NEAR(x[k], y[k], 1e-5f * std::max(1.0f, std::abs(x[k])));
+  }
+}
+
+TEST(Trainer, OneAndTwoThreadsGiveTheSameBits) {
+  std::vector<Tensor> results[2];
+  for (int threads : {1, 2}) {
+    Model m;
+    Optimizer opt(OptimizerOptions::adam(0.01));
+    TrainOptions options;
+    options.epochs = 2;
+    options.clip_norm = 1.0;
+    options.executor.num_threads = threads;
+    Trainer t(m.g, m.loss, opt, options);
+    t.fit(m.feeds());
+    results[threads - 1] = m.weights();
+  }
+  EXPECT_TRUE(same_bits(results[0], results[1]));
+}
+
+TEST(Trainer, StoppedAndResumedMidEpochEqualsUninterrupted) {
+  TrainOptions options;
+  options.epochs = 2;
+  options.seed = 3;
+  Model whole;
+  Optimizer opt_whole(OptimizerOptions::adam(0.01));
+  Trainer(whole.g, whole.loss, opt_whole, options).fit(whole.feeds());
+
+  Model parts;
+  Optimizer opt_parts(OptimizerOptions::adam(0.01));
+  TrainPosition stopped_at;
+  {
+    Trainer first(parts.g, parts.loss, opt_parts, options);
+    first.on_step = [&](const StepInfo& s) {
+      if (s.step == 13) first.request_stop();  // epoch 1, batch 3
+    };
+    first.fit(parts.feeds());
+    stopped_at = first.position();
+  }
+  EXPECT_EQ(stopped_at.epoch, 1);
+  EXPECT_EQ(stopped_at.batch, 3);
+  Trainer second(parts.g, parts.loss, opt_parts, options);
+  second.set_position(stopped_at);
+  second.fit(parts.feeds());
+  EXPECT_TRUE(same_bits(whole.weights(), parts.weights()));
+}
+
+TEST(Trainer, BadOptionsAndDataAreNamed) {
+  Model m;
+  Optimizer opt(OptimizerOptions::sgd());
+  TrainOptions bad;
+  bad.batch_size = 0;
+  EXPECT_NE(test::error_of([&] { Trainer(m.g, m.loss, opt, bad); }).find("batch_size = 0"),
+            std::string::npos);
+  TrainOptions options;
+  options.batch_size = 1000;
+  options.drop_last = true;
+  Trainer t(m.g, m.loss, opt, options);
+  EXPECT_NE(test::error_of([&] { t.fit(m.feeds()); }).find("make no full batch"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([&] {
+              t.fit({{m.x, m.data.x}, {m.y, Tensor::zeros(Shape{5}, DType::kInt64)}});
+            }).find("has 5 rows"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace myelin
