@@ -6,7 +6,12 @@
 
 #include "backends/backend.hpp"
 #include "executor_impl.hpp"
+#include "memory.hpp"
 #include "myelin/error.hpp"
+
+#if defined(MYELIN_WITH_CUDA)
+#include "backends/cuda/cuda_runtime.hpp"
+#endif
 
 namespace myelin {
 
@@ -139,6 +144,17 @@ void Executor::Impl::compile() {
     for (Value out : node.outputs) requires_grad[idx(out)] = any ? 1 : 0;
   }
 
+  if (backend == Backend::kCuda) {
+#if defined(MYELIN_WITH_CUDA)
+    std::vector<std::string> labels;
+    for (const Node& n : nodes) labels.push_back("node '" + n.name + "' (" + n.op->name + ")");
+    device_ctx = cuda::make_device_context(options.device.index, options.allow_tf32, labels);
+#else
+    fail("executor: myelin was built without the CUDA backend; ", options.device.str(),
+         " is not available");
+#endif
+  }
+
   values.assign(nv, Tensor());
   grads.assign(nv, Tensor());
   grad_written.assign(nv, 0);
@@ -150,16 +166,16 @@ void Executor::Impl::compile() {
 
 void Executor::Impl::bind_parameters() {
   Graph& g = *graph;
-  const Device device = options.device;
   auto bind = [&](Value v) {
     const Tensor& host = g.tensor(v);
     const DType want = compute_type(host.dtype());
-    if (options.share_graph_tensors && device.is_cpu() && want == host.dtype()) {
+    if (options.share_graph_tensors && options.device.is_cpu() && !options.guard_words &&
+        want == host.dtype()) {
       values[idx(v)] = host;
       shared[idx(v)] = 1;
     } else {
-      values[idx(v)] = host.to(want).to(device);
-      if (values[idx(v)].shares_storage(host)) values[idx(v)] = values[idx(v)].clone();
+      values[idx(v)] = allocate(host.shape(), want);
+      values[idx(v)].copy_from(host);
       shared[idx(v)] = 0;
     }
   };
@@ -195,7 +211,7 @@ void Executor::Impl::infer_shapes() {
       Tensor& t = values[idx(node.outputs[o])];
       const TensorMeta& m = ctx.outputs[o];
       if (!t.defined() || t.shape() != m.shape || t.dtype() != m.dtype) {
-        t = Tensor::empty(m.shape, m.dtype, options.device);
+        t = allocate(m.shape, m.dtype);
       }
     }
     auto& node_saved = saved[static_cast<std::size_t>(n)];
@@ -204,7 +220,7 @@ void Executor::Impl::infer_shapes() {
       const TensorMeta& m = ctx.saved[s];
       Tensor& t = node_saved[s];
       if (!t.defined() || t.shape() != m.shape || t.dtype() != m.dtype) {
-        t = Tensor::empty(m.shape, m.dtype, options.device);
+        t = allocate(m.shape, m.dtype);
       }
     }
   }
@@ -220,6 +236,7 @@ OpContext Executor::Impl::make_context(int node_index, Mode mode, std::uint64_t 
   ctx.mode = mode;
   ctx.step = step;
   ctx.seed = seed;
+  ctx.device = device_ctx.get();
   for (Value in : node.inputs) ctx.inputs.push_back(in.valid() ? &values[idx(in)] : nullptr);
   for (Value out : node.outputs) ctx.outputs.push_back(&values[idx(out)]);
   for (Value s : node.state) ctx.state.push_back(&values[idx(s)]);
@@ -231,9 +248,35 @@ Tensor& Executor::Impl::grad_buffer(Value v) {
   Tensor& g = grads[idx(v)];
   const Tensor& val = values[idx(v)];
   if (!g.defined() || g.shape() != val.shape() || g.dtype() != val.dtype()) {
-    g = Tensor::empty(val.shape(), val.dtype(), options.device);
+    g = allocate(val.shape(), val.dtype());
   }
   return g;
+}
+
+Tensor Executor::Impl::allocate(const Shape& shape, DType dtype) const {
+  if (!options.guard_words) return Tensor::empty(shape, dtype, options.device);
+  const std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
+  return Tensor::wrap(allocate_guarded_storage(options.device, bytes), shape, dtype);
+}
+
+void Executor::Impl::check_guards(int node_index, const OpContext& ctx) {
+  if (!options.guard_words) return;
+#if defined(MYELIN_WITH_CUDA)
+  if (device_ctx) cuda::synchronize(*device_ctx);
+#endif
+  const Node& node = graph->nodes()[static_cast<std::size_t>(node_index)];
+  auto check = [&](const Tensor* t, const char* role) {
+    if (t != nullptr && t->defined() && !guards_intact(*t->storage())) {
+      fail("node '", node.name, "' (", node.op->name, ") wrote outside its ", role, " tensor ",
+           t->str(), ": a guard word was overwritten");
+    }
+  };
+  for (const Tensor* t : ctx.inputs) check(t, "input");
+  for (const Tensor* t : ctx.outputs) check(t, "output");
+  for (const Tensor* t : ctx.saved) check(t, "saved");
+  for (const Tensor* t : ctx.state) check(t, "state");
+  for (const Tensor* t : ctx.grad_outputs) check(t, "output-gradient");
+  for (const Tensor* t : ctx.grad_inputs) check(t, "input-gradient");
 }
 
 // ---- public API -------------------------------------------------------------------------------
@@ -269,7 +312,15 @@ void Executor::set_input(Value input, const Tensor& tensor) {
          dtype_name(tensor.dtype()));
   }
   const DType t = m.compute_type(vi.meta.dtype);
-  m.values[idx(input)] = tensor.to(t).to(m.options.device);
+  if (m.options.device.is_cpu() && !m.options.guard_words) {
+    m.values[idx(input)] = tensor.to(t);  // used in place when it has the compute type
+    return;
+  }
+  Tensor& bound = m.values[idx(input)];
+  if (!bound.defined() || bound.shape() != tensor.shape() || bound.dtype() != t) {
+    bound = m.allocate(tensor.shape(), t);
+  }
+  bound.copy_from(tensor);
 }
 
 void Executor::forward(Mode mode, std::uint64_t step) {
@@ -297,10 +348,17 @@ void Executor::forward(Mode mode, std::uint64_t step) {
     m.infer_shapes();
     m.inferred_for = input_shapes;
   }
+#if defined(MYELIN_WITH_CUDA)
+  if (m.device_ctx) cuda::begin_forward(*m.device_ctx, step);
+#endif
   for (int n : m.order) {
     const Node& node = g.nodes()[static_cast<std::size_t>(n)];
     OpContext ctx = m.make_context(n, mode, step);
+#if defined(MYELIN_WITH_CUDA)
+    if (m.device_ctx) cuda::begin_node(*m.device_ctx, n);
+#endif
     node.op->impl(m.backend).forward(ctx);
+    m.check_guards(n, ctx);
   }
   m.has_forward = true;
   m.last_mode = mode;
@@ -342,7 +400,7 @@ void Executor::backward(Value output, const Tensor& seed_grad, bool accumulate) 
   if (seeded) {
     if (m.grad_written[idx(output)]) {  // accumulating into an input or parameter
       backend::accumulate(m.backend, m.grads[idx(output)],
-                          seed_grad.to(out.dtype()).to(m.options.device), nullptr);
+                          seed_grad.to(out.dtype()).to(m.options.device), m.device_ctx.get());
     } else {
       m.grad_buffer(output).copy_from(seed_grad);
       m.grad_written[idx(output)] = 1;
@@ -358,7 +416,7 @@ void Executor::backward(Value output, const Tensor& seed_grad, bool accumulate) 
     OpContext ctx = m.make_context(*it, m.last_mode, m.last_step);
     for (Value o : node.outputs) {
       if (!m.grad_written[idx(o)]) {  // an output no gradient reached contributes zero
-        backend::zero(m.backend, m.grad_buffer(o), nullptr);
+        backend::zero(m.backend, m.grad_buffer(o), m.device_ctx.get());
         m.grad_written[idx(o)] = 1;
       }
       ctx.grad_outputs.push_back(&m.grads[idx(o)]);
@@ -379,20 +437,26 @@ void Executor::backward(Value output, const Tensor& seed_grad, bool accumulate) 
         Tensor& s = node_scratch[i];
         const Tensor& val = m.values[idx(in)];
         if (!s.defined() || s.shape() != val.shape() || s.dtype() != val.dtype()) {
-          s = Tensor::empty(val.shape(), val.dtype(), m.options.device);
+          s = m.allocate(val.shape(), val.dtype());
         }
         ctx.grad_inputs.push_back(&s);
         to_accumulate.emplace_back(in, &s);
       }
     }
+#if defined(MYELIN_WITH_CUDA)
+    if (m.device_ctx) cuda::begin_node(*m.device_ctx, *it);
+#endif
     node.op->impl(m.backend).backward(ctx);
-    for (auto& [v, s] : to_accumulate) backend::accumulate(m.backend, m.grads[idx(v)], *s, nullptr);
+    m.check_guards(*it, ctx);
+    for (auto& [v, s] : to_accumulate) {
+      backend::accumulate(m.backend, m.grads[idx(v)], *s, m.device_ctx.get());
+    }
   }
 
   // Parameters and requested inputs the loss does not depend on get a zero gradient.
   for (std::size_t v = 0; v < m.want_grad.size(); ++v) {
     if (m.want_grad[v] && !m.grad_written[v]) {
-      backend::zero(m.backend, m.grad_buffer(Value{static_cast<int>(v)}), nullptr);
+      backend::zero(m.backend, m.grad_buffer(Value{static_cast<int>(v)}), m.device_ctx.get());
     }
   }
 }
@@ -406,7 +470,16 @@ const Tensor& Executor::value(Value v) const {
     fail("value '", vi.name, "' has not been computed",
          vi.kind == ValueKind::kInput ? " (set_input it)" : " (run forward first)");
   }
+#if defined(MYELIN_WITH_CUDA)
+  if (m.device_ctx) cuda::synchronize(*m.device_ctx);  // finished, and any kernel error raised
+#endif
   return t;
+}
+
+void Executor::synchronize() {
+#if defined(MYELIN_WITH_CUDA)
+  if (impl_->device_ctx) cuda::synchronize(*impl_->device_ctx);
+#endif
 }
 
 bool Executor::has_grad(Value v) const {

@@ -2,6 +2,7 @@
 
 // The executor's state, shared with the library's own tools (the gradient checker).
 
+#include <memory>
 #include <vector>
 
 #include "myelin/executor.hpp"
@@ -28,7 +29,8 @@ struct Executor::Impl {
   std::vector<std::vector<Tensor>> scratch;  // per input slot, for fan-in accumulation
 
   std::vector<Value> trainable;
-  std::vector<Shape> inferred_for;  // input shapes the current buffers were sized for
+  std::shared_ptr<DeviceContext> device_ctx;  // null on the CPU
+  std::vector<Shape> inferred_for;            // input shapes the current buffers were sized for
   bool has_forward = false;
   Mode last_mode = Mode::kTrain;
   std::uint64_t last_step = 0;
@@ -41,11 +43,16 @@ struct Executor::Impl {
   void infer_shapes();
   OpContext make_context(int node_index, Mode mode, std::uint64_t step);
   Tensor& grad_buffer(Value v);
+  // A buffer on the executor's device (with guard regions when asked for).
+  Tensor allocate(const Shape& shape, DType dtype) const;
+  // Raises an error naming the node when a guard region of one of its tensors changed.
+  void check_guards(int node_index, const OpContext& ctx);
 };
 
 // The gradient checker reaches the executor's state through this.
 struct ExecutorAccess {
   static Executor::Impl& impl(Executor& e) { return *e.impl_; }
+  static DeviceContext* device(Executor& e) { return e.impl_->device_ctx.get(); }
 };
 
 }  // namespace myelin

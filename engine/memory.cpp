@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "myelin/error.hpp"
 #include "myelin/tensor.hpp"
@@ -24,11 +25,12 @@ namespace {
 
 Storage::~Storage() {
   if (ptr == nullptr) return;
+  void* base = static_cast<unsigned char*>(ptr) - guard;
   if (device.is_cpu()) {
-    std::free(ptr);
+    std::free(base);
   } else {
 #if defined(MYELIN_WITH_CUDA)
-    cuda::device_free(device.index, ptr);
+    cuda::device_free(device.index, base);
 #endif
   }
 }
@@ -47,6 +49,33 @@ std::shared_ptr<Storage> allocate_storage(Device device, std::size_t bytes) {
 #else
   no_cuda("allocating a tensor on cuda");
 #endif
+}
+
+std::shared_ptr<Storage> allocate_guarded_storage(Device device, std::size_t bytes) {
+  const std::size_t total = bytes + 2 * kGuardBytes;
+  std::shared_ptr<Storage> raw = allocate_storage(device, total);
+  // Take the memory over from `raw`, which must no longer free it.
+  void* base = raw->ptr;
+  raw->ptr = nullptr;
+  auto storage = std::make_shared<Storage>(static_cast<unsigned char*>(base) + kGuardBytes, bytes,
+                                           device, kGuardBytes);
+  std::vector<unsigned char> pattern(kGuardBytes, kGuardByte);
+  copy_bytes(base, device, pattern.data(), Device::cpu(), kGuardBytes);
+  copy_bytes(static_cast<unsigned char*>(base) + kGuardBytes + bytes, device, pattern.data(),
+             Device::cpu(), kGuardBytes);
+  return storage;
+}
+
+bool guards_intact(const Storage& storage) {
+  if (storage.guard == 0) return true;
+  std::vector<unsigned char> front(storage.guard), back(storage.guard);
+  const auto* data = static_cast<const unsigned char*>(storage.ptr);
+  copy_bytes(front.data(), Device::cpu(), data - storage.guard, storage.device, storage.guard);
+  copy_bytes(back.data(), Device::cpu(), data + storage.bytes, storage.device, storage.guard);
+  for (std::size_t i = 0; i < storage.guard; ++i) {
+    if (front[i] != kGuardByte || back[i] != kGuardByte) return false;
+  }
+  return true;
 }
 
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device,

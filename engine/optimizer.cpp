@@ -6,7 +6,13 @@
 
 #include "backends/backend.hpp"
 #include "myelin/error.hpp"
+#include "myelin/regularize.hpp"
 #include "ops/update_rules.hpp"
+#include "optimizer_access.hpp"
+
+#if defined(MYELIN_WITH_CUDA)
+#include "backends/cuda/fused_optimizer.hpp"
+#endif
 
 namespace myelin {
 
@@ -188,8 +194,10 @@ UpdateRule rule_of(OptimizerKind kind) {
   return UpdateRule::kSgd;
 }
 
+}  // namespace
+
 // The step's scalars for one group; t counts from 1.
-UpdateConstants<double> constants_for(const OptimizerOptions& o, double lr, std::int64_t t) {
+UpdateConstants<double> update_constants(const OptimizerOptions& o, double lr, std::int64_t t) {
   UpdateConstants<double> k;
   k.rule = rule_of(o.kind);
   k.lr = lr;
@@ -211,8 +219,6 @@ UpdateConstants<double> constants_for(const OptimizerOptions& o, double lr, std:
   }
   return k;
 }
-
-}  // namespace
 
 Optimizer::Optimizer(const OptimizerOptions& options) : defaults_(options) {
   defaults_.validate();
@@ -284,6 +290,17 @@ Optimizer::Slots& Optimizer::slots_for(const ParamRef& p) {
   return slots;
 }
 
+OptimizerAccess::ParamState OptimizerAccess::state(Optimizer& optimizer, const ParamRef& param) {
+  Optimizer::Slots& slots = optimizer.slots_for(param);
+  ParamState out;
+  const std::vector<std::string> names = optimizer_slot_names(optimizer.group(param.group));
+  for (std::size_t s = 0; s < names.size(); ++s) {
+    if (!names[s].empty()) out.slots[s] = &slots.tensors[s];
+  }
+  out.step = &slots.step;
+  return out;
+}
+
 void Optimizer::step(const std::vector<ParamRef>& params) {
   for (const ParamRef& p : params) {
     if (p.value == nullptr || p.grad == nullptr) {
@@ -294,20 +311,31 @@ void Optimizer::step(const std::vector<ParamRef>& params) {
            p.value->shape().str());
     }
     const OptimizerOptions& o = group(p.group);
-    Slots& slots = slots_for(p);
-    const UpdateConstants<double> k = constants_for(o, o.lr * lr_scale_, slots.step + 1);
-    const std::vector<std::string> names = optimizer_slot_names(o);
-    Tensor* ptrs[3] = {nullptr, nullptr, nullptr};
-    for (std::size_t s = 0; s < names.size(); ++s) {
-      if (!names[s].empty()) ptrs[s] = &slots.tensors[s];
-    }
-    backend::optimizer_update(backend_of(p.value->device()), k, *p.value, *p.grad, ptrs, nullptr);
-    ++slots.step;
+    const OptimizerAccess::ParamState state = OptimizerAccess::state(*this, p);
+    const UpdateConstants<double> k = update_constants(o, o.lr * lr_scale_, *state.step + 1);
+    Tensor* slots[3] = {state.slots[0], state.slots[1], state.slots[2]};
+    backend::optimizer_update(backend_of(p.value->device()), k, *p.value, *p.grad, slots, nullptr);
+    ++*state.step;
   }
   ++steps_;
 }
 
-void Optimizer::step(Executor& executor) {
+void Optimizer::step(Executor& executor, const GradientClipping& clipping) {
+  if (clipping.max_norm < 0.0 || clipping.max_value < 0.0) {
+    fail("optimizer: clipping thresholds must be >= 0 (0: off), got max_norm ", clipping.max_norm,
+         " and max_value ", clipping.max_value);
+  }
+  if (executor.backend() != Backend::kCpu) {
+#if defined(MYELIN_WITH_CUDA)
+    cuda::fused_step(*this, executor, clipping);
+    return;
+#else
+    fail("optimizer: the ", backend_name(executor.backend()), " backend is not built");
+#endif
+  }
+  last_norm_ = clipping.max_norm > 0.0 ? clip_grad_norm(executor, clipping.max_norm)
+                                       : global_grad_norm(executor);
+  if (clipping.max_value > 0.0) clip_grad_value(executor, clipping.max_value);
   std::vector<ParamRef> params;
   const Graph& g = executor.graph();
   for (Value v : executor.trainable_parameters()) {
@@ -315,6 +343,13 @@ void Optimizer::step(Executor& executor) {
     params.push_back({info.name, info.group, &executor.param(v), &executor.grad(v)});
   }
   step(params);
+}
+
+double Optimizer::last_grad_norm() const {
+#if defined(MYELIN_WITH_CUDA)
+  if (device_state_ != nullptr) return cuda::fused_last_norm(*this);
+#endif
+  return last_norm_;
 }
 
 std::vector<std::pair<std::string, Tensor>> Optimizer::state_dict() const {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "backends/backend.hpp"
+#include "executor_impl.hpp"
 #include "myelin/error.hpp"
 
 namespace myelin {
@@ -10,7 +11,8 @@ namespace myelin {
 double global_grad_norm(Executor& executor) {
   double sum = 0.0;
   for (Value p : executor.trainable_parameters()) {
-    sum += backend::sum_of_squares(executor.backend(), executor.grad(p), nullptr);
+    sum += backend::sum_of_squares(executor.backend(), executor.grad(p),
+                                   ExecutorAccess::device(executor));
   }
   return std::sqrt(sum);
 }
@@ -21,7 +23,7 @@ double clip_grad_norm(Executor& executor, double max_norm) {
   const double scale = max_norm / (norm + 1e-6);
   if (scale < 1.0) {
     for (Value p : executor.trainable_parameters()) {
-      backend::scale(executor.backend(), executor.grad(p), scale, nullptr);
+      backend::scale(executor.backend(), executor.grad(p), scale, ExecutorAccess::device(executor));
     }
   }
   return norm;
@@ -30,7 +32,7 @@ double clip_grad_norm(Executor& executor, double max_norm) {
 void clip_grad_value(Executor& executor, double limit) {
   if (!(limit > 0.0)) fail("clip_grad_value: the limit must be positive, got ", limit);
   for (Value p : executor.trainable_parameters()) {
-    backend::clamp(executor.backend(), executor.grad(p), limit, nullptr);
+    backend::clamp(executor.backend(), executor.grad(p), limit, ExecutorAccess::device(executor));
   }
 }
 
@@ -40,7 +42,9 @@ double l2_penalty(Executor& executor, const Optimizer& optimizer) {
   for (Value p : executor.trainable_parameters()) {
     const double l2 = optimizer.group(g.info(p).group).l2;
     if (l2 > 0.0)
-      penalty += 0.5 * l2 * backend::sum_of_squares(executor.backend(), executor.param(p), nullptr);
+      penalty += 0.5 * l2 *
+                 backend::sum_of_squares(executor.backend(), executor.param(p),
+                                         ExecutorAccess::device(executor));
   }
   return penalty;
 }

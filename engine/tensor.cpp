@@ -62,6 +62,19 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   return t;
 }
 
+Tensor Tensor::wrap(std::shared_ptr<Storage> storage, const Shape& shape, DType dtype) {
+  if (!storage) fail("Tensor::wrap: no storage");
+  if (storage->bytes < static_cast<std::size_t>(shape.numel()) * dtype_size(dtype)) {
+    fail("Tensor::wrap: ", storage->bytes, " bytes cannot hold ", shape.str(), " ",
+         dtype_name(dtype));
+  }
+  Tensor t;
+  t.storage_ = std::move(storage);
+  t.shape_ = shape;
+  t.dtype_ = dtype;
+  return t;
+}
+
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
   t.zero();

@@ -1,6 +1,10 @@
 #include "backends/backend.hpp"
 
 #include "backends/cpu/cpu_ops.hpp"
+
+#if defined(MYELIN_WITH_CUDA)
+#include "backends/cuda/cuda_ops.hpp"
+#endif
 #include "myelin/error.hpp"
 
 namespace myelin::backend {
@@ -9,37 +13,65 @@ namespace {
 [[noreturn]] void unsupported(const char* what, Backend backend) {
   fail(what, " is not implemented on the ", backend_name(backend), " backend");
 }
+
+#if defined(MYELIN_WITH_CUDA)
+DeviceContext& context(DeviceContext* device) {
+  if (device == nullptr) fail("CUDA backend: no device context");
+  return *device;
+}
+#endif
 }  // namespace
 
-void accumulate(Backend backend, Tensor& dst, const Tensor& src, void* /*stream*/) {
-  if (backend != Backend::kCpu) unsupported("gradient accumulation", backend);
-  cpu::accumulate(dst, src);
+void accumulate(Backend backend, Tensor& dst, const Tensor& src, DeviceContext* device) {
+  if (backend == Backend::kCpu) return cpu::accumulate(dst, src);
+#if defined(MYELIN_WITH_CUDA)
+  return cuda::accumulate(context(device), dst, src);
+#else
+  unsupported("gradient accumulation", backend);
+#endif
 }
 
-void zero(Backend backend, Tensor& t, void* /*stream*/) {
-  if (backend != Backend::kCpu) unsupported("zero fill", backend);
-  t.zero();
+void zero(Backend backend, Tensor& t, DeviceContext* device) {
+  if (backend == Backend::kCpu) return t.zero();
+#if defined(MYELIN_WITH_CUDA)
+  return cuda::zero(context(device), t);
+#else
+  unsupported("zero fill", backend);
+#endif
 }
 
 void optimizer_update(Backend backend, const UpdateConstants<double>& k, Tensor& w, const Tensor& g,
-                      Tensor* const slots[3], void* /*stream*/) {
-  if (backend != Backend::kCpu) unsupported("the optimizer update", backend);
+                      Tensor* const slots[3], DeviceContext* /*device*/) {
+  // Device parameters are updated by the fused multi-tensor step (Optimizer::step(Executor&)).
+  if (backend != Backend::kCpu) unsupported("a per-tensor optimizer update", backend);
   cpu::optimizer_update(k, w, g, slots);
 }
 
-double sum_of_squares(Backend backend, const Tensor& t, void* /*stream*/) {
-  if (backend != Backend::kCpu) unsupported("the gradient norm", backend);
-  return cpu::sum_of_squares(t);
+double sum_of_squares(Backend backend, const Tensor& t, DeviceContext* device) {
+  if (backend == Backend::kCpu) return cpu::sum_of_squares(t);
+#if defined(MYELIN_WITH_CUDA)
+  return cuda::sum_of_squares(context(device), t);
+#else
+  unsupported("the gradient norm", backend);
+#endif
 }
 
-void scale(Backend backend, Tensor& t, double factor, void* /*stream*/) {
-  if (backend != Backend::kCpu) unsupported("scaling", backend);
-  cpu::scale(t, factor);
+void scale(Backend backend, Tensor& t, double factor, DeviceContext* device) {
+  if (backend == Backend::kCpu) return cpu::scale(t, factor);
+#if defined(MYELIN_WITH_CUDA)
+  return cuda::scale(context(device), t, factor);
+#else
+  unsupported("scaling", backend);
+#endif
 }
 
-void clamp(Backend backend, Tensor& t, double limit, void* /*stream*/) {
-  if (backend != Backend::kCpu) unsupported("clamping", backend);
-  cpu::clamp(t, limit);
+void clamp(Backend backend, Tensor& t, double limit, DeviceContext* device) {
+  if (backend == Backend::kCpu) return cpu::clamp(t, limit);
+#if defined(MYELIN_WITH_CUDA)
+  return cuda::clamp(context(device), t, limit);
+#else
+  unsupported("clamping", backend);
+#endif
 }
 
 }  // namespace myelin::backend

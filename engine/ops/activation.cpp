@@ -66,6 +66,8 @@ OpDef make(const char* name, const char* summary, Activation kind, std::vector<A
   d.infer = infer_activation;
   d.impls[static_cast<int>(Backend::kCpu)] = {cpu::activation_forward(kind),
                                               cpu::activation_backward(kind)};
+  MYELIN_CUDA_IMPL(d, cuda::activation_forward(kind), cuda::activation_backward(kind),
+                   "activation_forward_kernel", "activation_backward_kernel");
   if (kink_at_0) d.kink = {0, kink_at_zero};
   return d;
 }

@@ -55,6 +55,10 @@ const OpDef& batch_norm() {
     d.state = {"running_mean", "running_var", "num_batches_tracked"};
     d.infer = infer_batch_norm;
     d.impls[static_cast<int>(Backend::kCpu)] = {cpu::batch_norm_forward, cpu::batch_norm_backward};
+    MYELIN_CUDA_IMPL(d, cuda::batch_norm_forward, cuda::batch_norm_backward,
+                     "column_partials_kernel", "channel_partials_kernel", "finish_partials_kernel",
+                     "finish_train_kernel", "finish_eval_kernel", "normalize_kernel",
+                     "finish_param_grads_kernel", "input_grad_kernel");
     return d;
   }();
   return op;

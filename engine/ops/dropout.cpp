@@ -23,6 +23,8 @@ const OpDef& dropout() {
     d.attrs = {{"p", 0.5}};
     d.infer = infer_dropout;
     d.impls[static_cast<int>(Backend::kCpu)] = {cpu::dropout_forward, cpu::dropout_backward};
+    MYELIN_CUDA_IMPL(d, cuda::dropout_forward, cuda::dropout_backward, "dropout_forward_kernel",
+                     "dropout_backward_kernel");
     return d;
   }();
   return op;

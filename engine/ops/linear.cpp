@@ -36,6 +36,9 @@ const OpDef& linear() {
     d.inputs = {{"x"}, {"weight"}, {"bias", true, true}};
     d.infer = infer_linear;
     d.impls[static_cast<int>(Backend::kCpu)] = {cpu::linear_forward, cpu::linear_backward};
+    MYELIN_CUDA_IMPL(d, cuda::linear_forward, cuda::linear_backward, "library:cublasLtMatmul",
+                     "library:cublasGemmEx", "bias_add_kernel", "column_partials_kernel",
+                     "finish_partials_kernel", "to_float_kernel");
     return d;
   }();
   return op;

@@ -61,6 +61,10 @@ const OpDef& softmax_cross_entropy() {
     d.infer = infer_cross_entropy;
     d.impls[static_cast<int>(Backend::kCpu)] = {cpu::softmax_cross_entropy_forward,
                                                 cpu::softmax_cross_entropy_backward};
+    MYELIN_CUDA_IMPL(d, cuda::softmax_cross_entropy_forward, cuda::softmax_cross_entropy_backward,
+                     "cross_entropy_warp_kernel", "cross_entropy_block_kernel",
+                     "flat_partials_kernel", "finish_partials_kernel",
+                     "cross_entropy_finish_kernel", "cross_entropy_backward_kernel");
     return d;
   }();
   return op;
@@ -77,6 +81,9 @@ const OpDef& bce_with_logits() {
     d.infer = infer_bce;
     d.impls[static_cast<int>(Backend::kCpu)] = {cpu::bce_with_logits_forward,
                                                 cpu::bce_with_logits_backward};
+    MYELIN_CUDA_IMPL(d, cuda::bce_with_logits_forward, cuda::bce_with_logits_backward,
+                     "flat_partials_kernel", "finish_partials_kernel", "bce_finish_kernel",
+                     "bce_backward_kernel");
     return d;
   }();
   return op;
@@ -90,6 +97,8 @@ const OpDef& mse_loss() {
     d.inputs = {{"input"}, {"target"}};
     d.infer = infer_mse;
     d.impls[static_cast<int>(Backend::kCpu)] = {cpu::mse_loss_forward, cpu::mse_loss_backward};
+    MYELIN_CUDA_IMPL(d, cuda::mse_loss_forward, cuda::mse_loss_backward, "flat_partials_kernel",
+                     "finish_partials_kernel", "to_float_kernel", "mse_backward_kernel");
     return d;
   }();
   return op;

@@ -25,7 +25,8 @@ template <typename C>
 struct UpdateConstants {
   UpdateRule rule = UpdateRule::kSgd;
   C lr = 0;
-  C grad_scale = 1;  // clipping factor applied to g
+  C grad_scale = 1;  // global-norm clipping factor applied to g
+  C grad_clip = 0;   // then |g| <= grad_clip (0: off)
   C l2 = 0;          // g += l2 * w
   C decay = 1;       // w *= decay before the update: 1 - lr * weight_decay
   C momentum = 0;
@@ -47,7 +48,9 @@ struct UpdateConstants {
 template <typename C>
 MYELIN_HOST_DEVICE inline void update_element(const UpdateConstants<C>& k, C& w, C g, C& s0, C& s1,
                                               C& s2) {
-  g = g * k.grad_scale + k.l2 * w;
+  g = g * k.grad_scale;
+  if (k.grad_clip > C(0)) g = g > k.grad_clip ? k.grad_clip : (g < -k.grad_clip ? -k.grad_clip : g);
+  g = g + k.l2 * w;
   w = w * k.decay;
   switch (k.rule) {
     case UpdateRule::kSgd:

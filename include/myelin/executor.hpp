@@ -25,8 +25,14 @@ struct ExecutorOptions {
   // The values this executor computes: only the nodes they depend on run, so that, say,
   // logits can be evaluated without feeding labels. Empty: every node.
   std::vector<Value> outputs;
+  // CUDA: let cuBLAS use TF32 tensor cores for float32 GEMMs (faster, 10-bit mantissa
+  // products). Off by default: results then match the CPU path to float32 rounding.
+  bool allow_tf32 = false;
   // Seed of dropout masks; the graph's seed when not set.
   std::optional<std::uint64_t> seed;
+  // For kernel tests: every buffer the executor allocates gets guard regions, checked after
+  // each node (synchronising, so slow); an overwritten guard is an error naming the node.
+  bool guard_words = false;
   // When false, the executor always works on copies of the graph's parameters and buffers,
   // even where it could share them (the gradient checker must leave the graph untouched).
   bool share_graph_tensors = true;
@@ -74,6 +80,9 @@ class MYELIN_API Executor {
   const std::vector<Value>& trainable_parameters() const;
   // Copies parameters and buffers back into the graph when the executor works on copies.
   void write_back();
+  // Waits for the device and raises any error a kernel recorded (a label out of range, ...).
+  // value() does this itself on a device; a training loop that reads values late calls it.
+  void synchronize();
 
   Graph& graph();
   const Graph& graph() const;

@@ -25,6 +25,8 @@ inline constexpr int kNumBackends = 2;
 MYELIN_API const char* backend_name(Backend backend);
 MYELIN_API Backend backend_of(Device device);
 
+struct DeviceContext;  // defined by each device backend
+
 struct TensorMeta {
   Shape shape;
   DType dtype = DType::kFloat32;
@@ -87,7 +89,9 @@ struct MYELIN_API OpContext {
   Mode mode = Mode::kTrain;
   std::uint64_t step = 0;  // passed explicitly by the caller, read by dropout
   std::uint64_t seed = 0;
-  void* stream = nullptr;  // the backend's stream (a cudaStream_t on CUDA)
+  // The backend's execution state (on CUDA: device, stream, cuBLAS handles, device scalars);
+  // null on the CPU.
+  DeviceContext* device = nullptr;
 
   std::vector<const Tensor*> inputs;  // nullptr for a left-out optional input
   std::vector<Tensor*> outputs;
@@ -138,6 +142,9 @@ struct MYELIN_API OpDef {
   std::vector<std::string> state;  // mutable state slots, e.g. batch norm's running statistics
   std::function<void(InferCtx&)> infer;
   std::array<OpImpl, kNumBackends> impls{};
+  // The kernels the CUDA implementation launches (names of __global__ functions), or library
+  // routines as "library:<name>"; a test checks that each kernel is compiled into libmyelin.so.
+  std::vector<std::string> cuda_kernels;
   KinkSpec kink;
 
   const OpImpl& impl(Backend backend) const { return impls[static_cast<std::size_t>(backend)]; }

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -80,6 +81,14 @@ struct ParamRef {
   const Tensor* grad = nullptr;
 };
 
+// Gradient clipping folded into an update (0: off): first the global L2 norm is scaled down to
+// at most max_norm (scale = min(1, max_norm / (norm + 1e-6))), then every element is clamped to
+// [-max_value, max_value].
+struct GradientClipping {
+  double max_norm = 0.0;
+  double max_value = 0.0;
+};
+
 // Updates parameters from their gradients. Options are per parameter group: every group uses
 // the options given at construction, except "no_decay" (biases and normalisation parameters),
 // which by default takes them with l2 = 0 and weight_decay = 0. set_group() overrides a group.
@@ -92,8 +101,13 @@ class MYELIN_API Optimizer {
   const OptimizerOptions& group(const std::string& group) const;
   OptimizerKind kind() const { return defaults_.kind; }
 
-  // One update of every trainable parameter of the executor (frozen ones are never touched).
-  void step(Executor& executor);
+  // One update of every trainable parameter of the executor (frozen ones are never touched),
+  // after clipping the gradients. On CUDA the norm, the clip scale and the update are device
+  // launches (one for the norm, one updating every parameter): the host never waits.
+  void step(Executor& executor, const GradientClipping& clipping = {});
+  // The global gradient norm before clipping, from the last step(executor); waits for the
+  // device on CUDA.
+  double last_grad_norm() const;
   // One update of the given parameters.
   void step(const std::vector<ParamRef>& params);
 
@@ -113,6 +127,7 @@ class MYELIN_API Optimizer {
   void load_state_dict(const std::vector<std::pair<std::string, Tensor>>& state);
 
  private:
+  friend struct OptimizerAccess;  // the CUDA backend's fused step
   struct Slots {
     std::int64_t step = 0;  // updates of this parameter (torch keeps one per parameter too)
     std::vector<Tensor> tensors = std::vector<Tensor>(3);  // positions of update_element's s0..s2
@@ -124,6 +139,8 @@ class MYELIN_API Optimizer {
   std::map<std::string, Slots> state_;
   std::int64_t steps_ = 0;
   double lr_scale_ = 1.0;
+  double last_norm_ = 0.0;
+  std::shared_ptr<void> device_state_;  // the CUDA backend's tables for the fused launches
 };
 
 // The state slots a rule keeps per parameter, in torch.optim's names.

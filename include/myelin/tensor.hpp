@@ -42,6 +42,10 @@ class MYELIN_API Tensor {
     return from_vector<T>(Shape{}, std::vector<T>{value});
   }
 
+  // A tensor over existing storage (the library's allocators use it).
+  static Tensor wrap(std::shared_ptr<Storage> storage, const Shape& shape, DType dtype);
+  const std::shared_ptr<Storage>& storage() const { return storage_; }
+
   bool defined() const { return storage_ != nullptr; }
   const Shape& shape() const { return shape_; }
   DType dtype() const { return dtype_; }

@@ -1,7 +1,7 @@
 // Elementwise activations: one loop per direction, the scalar math in activation_math.hpp.
-#include "backends/cpu/activation_math.hpp"
 #include "backends/cpu/cpu_ops.hpp"
 #include "backends/cpu/parallel.hpp"
+#include "ops/activation_math.hpp"
 
 namespace myelin::cpu {
 
@@ -13,7 +13,7 @@ KernelFn activation_forward(Activation kind) {
       const T* x = ctx.input(0).data<T>();
       T* y = ctx.output(0).data<T>();
       parallel_for(ctx.input(0).numel(), [&](std::int64_t i0, std::int64_t i1) {
-        for (std::int64_t i = i0; i < i1; ++i) y[i] = cpu::activation_forward(kind, x[i], p);
+        for (std::int64_t i = i0; i < i1; ++i) y[i] = myelin::activation_forward(kind, x[i], p);
       });
     });
   };
@@ -32,7 +32,7 @@ KernelFn activation_backward(Activation kind) {
       T* dx = dx_tensor->data<T>();
       parallel_for(ctx.input(0).numel(), [&](std::int64_t i0, std::int64_t i1) {
         for (std::int64_t i = i0; i < i1; ++i) {
-          dx[i] = cpu::activation_backward(kind, x[i], y[i], dy[i], p);
+          dx[i] = myelin::activation_backward(kind, x[i], y[i], dy[i], p);
         }
       });
     });

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <limits>
 
-#include "backends/cpu/activation_math.hpp"
 #include "backends/cpu/cpu_ops.hpp"
 #include "backends/cpu/parallel.hpp"
+#include "ops/activation_math.hpp"
 
 namespace myelin::cpu {
 

@@ -12,6 +12,20 @@ namespace myelin::cuda {
 [[noreturn]] void throw_cuda_error(cudaError_t status, const char* call, const char* file,
                                    int line);
 
+// Makes a device current for the calling thread during a scope and restores the previous one,
+// so that no call leaves a "current device" behind.
+class DeviceGuard {
+ public:
+  explicit DeviceGuard(int index);
+  ~DeviceGuard();
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+
+ private:
+  int previous_ = 0;
+  bool changed_ = false;
+};
+
 }  // namespace myelin::cuda
 
 #define MYELIN_CUDA_CHECK(call)                                                    \

@@ -13,29 +13,15 @@ void throw_cuda_error(cudaError_t status, const char* call, const char* file, in
        cudaGetErrorString(status), ")");
 }
 
-namespace {
+DeviceGuard::DeviceGuard(int index) {
+  MYELIN_CUDA_CHECK(cudaGetDevice(&previous_));
+  if (previous_ != index) MYELIN_CUDA_CHECK(cudaSetDevice(index));
+  changed_ = previous_ != index;
+}
 
-// Makes `index` current for the calling thread during a scope and restores the previous one,
-// so that no call leaves a "current device" behind.
-class DeviceScope {
- public:
-  explicit DeviceScope(int index) {
-    MYELIN_CUDA_CHECK(cudaGetDevice(&previous_));
-    if (previous_ != index) MYELIN_CUDA_CHECK(cudaSetDevice(index));
-    changed_ = previous_ != index;
-  }
-  ~DeviceScope() {
-    if (changed_) cudaSetDevice(previous_);
-  }
-  DeviceScope(const DeviceScope&) = delete;
-  DeviceScope& operator=(const DeviceScope&) = delete;
-
- private:
-  int previous_ = 0;
-  bool changed_ = false;
-};
-
-}  // namespace
+DeviceGuard::~DeviceGuard() {
+  if (changed_) cudaSetDevice(previous_);
+}
 
 int runtime_version_built() {
   return CUDART_VERSION;
@@ -69,7 +55,7 @@ void require_device(int index) {
 
 void* device_alloc(int index, std::size_t bytes) {
   require_device(index);
-  DeviceScope scope(index);
+  DeviceGuard guard(index);
   void* ptr = nullptr;
   // The stream-ordered allocator's default pool; the legacy stream orders it against copies.
   const cudaError_t status = cudaMallocAsync(&ptr, bytes == 0 ? 1 : bytes, nullptr);
@@ -94,7 +80,7 @@ void device_free(int index, void* ptr) noexcept {
 
 void copy(void* dst, Device dst_device, const void* src, Device src_device, std::size_t bytes) {
   const int index = dst_device.is_cuda() ? dst_device.index : src_device.index;
-  DeviceScope scope(index);
+  DeviceGuard guard(index);
   cudaMemcpyKind kind = cudaMemcpyDefault;  // unified addressing tells the direction
   MYELIN_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
 }

@@ -5,9 +5,13 @@
 // Only this backend's sources include CUDA headers; this header itself needs none.
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "myelin/device.hpp"
+#include "myelin/op.hpp"
 
 namespace myelin::cuda {
 
@@ -21,5 +25,16 @@ void require_device(int index);
 void* device_alloc(int index, std::size_t bytes);
 void device_free(int index, void* ptr) noexcept;
 void copy(void* dst, Device dst_device, const void* src, Device src_device, std::size_t bytes);
+
+// An executor's execution state on a device (see backends/cuda/context.hpp), through functions
+// that need no CUDA header.
+std::shared_ptr<DeviceContext> make_device_context(int device, bool allow_tf32,
+                                                   std::vector<std::string> node_labels);
+// Before each node: kernels record errors under this node index.
+void begin_node(DeviceContext& dc, int node);
+// Before a forward pass: the dropout step, written to device memory in stream order.
+void begin_forward(DeviceContext& dc, std::uint64_t step);
+// Waits for the stream and raises any error a kernel recorded.
+void synchronize(DeviceContext& dc);
 
 }  // namespace myelin::cuda

@@ -1,15 +1,18 @@
 #pragma once
 
-// Scalar activation math of the CPU reference path, following torch.nn.functional.
+// Scalar activation math, following torch.nn.functional: the CPU reference path instantiates
+// it in float and double, the CUDA kernels (compiled by nvcc) in float, so both backends
+// evaluate the same formulas.
 
 #include <cmath>
 
+#include "myelin/host_device.hpp"
 #include "ops/activation.hpp"
 
-namespace myelin::cpu {
+namespace myelin {
 
 template <typename T>
-T stable_sigmoid(T x) {
+MYELIN_HOST_DEVICE inline T stable_sigmoid(T x) {
   if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
   const T e = std::exp(x);
   return e / (T(1) + e);
@@ -24,7 +27,7 @@ struct GeluConstants {
 };
 
 template <typename T>
-T activation_forward(Activation kind, T x, const ActivationParams& p) {
+MYELIN_HOST_DEVICE inline T activation_forward(Activation kind, T x, const ActivationParams& p) {
   switch (kind) {
     case Activation::kIdentity:
       return x;
@@ -62,7 +65,8 @@ T activation_forward(Activation kind, T x, const ActivationParams& p) {
 
 // d(activation)/dx at x (y is the forward output at x) times the incoming gradient g.
 template <typename T>
-T activation_backward(Activation kind, T x, T y, T g, const ActivationParams& p) {
+MYELIN_HOST_DEVICE inline T activation_backward(Activation kind, T x, T y, T g,
+                                                const ActivationParams& p) {
   switch (kind) {
     case Activation::kIdentity:
       return g;
@@ -103,4 +107,4 @@ T activation_backward(Activation kind, T x, T y, T g, const ActivationParams& p)
   return g;
 }
 
-}  // namespace myelin::cpu
+}  // namespace myelin

@@ -1,0 +1,157 @@
+#include "backends/cuda/context.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "backends/cuda/cuda_runtime.hpp"
+#include "kernels/elementwise.hpp"
+
+namespace myelin {
+
+namespace {
+// 32 MiB: what cuBLAS asks for on Hopper to reach full speed with a user workspace.
+constexpr std::size_t kWorkspaceBytes = std::size_t{32} << 20;
+}  // namespace
+
+DeviceContext::DeviceContext(int device_index, bool allow_tf32)
+    : device(device_index), tf32(allow_tf32) {
+  cuda::require_device(device_index);
+  cuda::DeviceGuard guard(device_index);
+  try {
+    MYELIN_CUDA_CHECK(
+        cudaDeviceGetAttribute(&sm_count, cudaDevAttrMultiProcessorCount, device_index));
+    // A blocking stream: tensor memory comes from the stream-ordered allocator on the legacy
+    // stream, which this stream is then ordered after.
+    MYELIN_CUDA_CHECK(cudaStreamCreate(&stream));
+    MYELIN_CUBLAS_CHECK(cublasCreate(&cublas));
+    MYELIN_CUBLAS_CHECK(cublasSetStream(cublas, stream));
+    workspace_bytes = kWorkspaceBytes;
+    MYELIN_CUDA_CHECK(cudaMallocAsync(&workspace, workspace_bytes, stream));
+    MYELIN_CUBLAS_CHECK(cublasSetWorkspace(cublas, workspace, workspace_bytes));
+    MYELIN_CUBLAS_CHECK(
+        cublasSetMathMode(cublas, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    MYELIN_CUBLAS_CHECK(cublasLtCreate(&lt));
+    MYELIN_CUDA_CHECK(
+        cudaMallocAsync(reinterpret_cast<void**>(&step), sizeof(std::uint64_t), stream));
+    MYELIN_CUDA_CHECK(cudaMemsetAsync(step, 0, sizeof(std::uint64_t), stream));
+    MYELIN_CUDA_CHECK(
+        cudaMallocAsync(reinterpret_cast<void**>(&errors), sizeof(DeviceErrorRecord), stream));
+    MYELIN_CUDA_CHECK(cudaMemsetAsync(errors, 0, sizeof(DeviceErrorRecord), stream));
+    MYELIN_CUDA_CHECK(cudaStreamSynchronize(stream));
+  } catch (...) {
+    release();
+    throw;
+  }
+  const char* debug = std::getenv("MYELIN_SYNC_DEBUG");
+  sync_debug_ = debug != nullptr && std::strcmp(debug, "1") == 0;
+}
+
+DeviceContext::~DeviceContext() {
+  release();
+}
+
+void DeviceContext::release() noexcept {
+  int previous = 0;
+  if (cudaGetDevice(&previous) != cudaSuccess) return;
+  cudaSetDevice(device);
+  for (auto& [key, plan] : lt_plans) {
+    if (plan.op) cublasLtMatmulDescDestroy(plan.op);
+    if (plan.a) cublasLtMatrixLayoutDestroy(plan.a);
+    if (plan.b) cublasLtMatrixLayoutDestroy(plan.b);
+    if (plan.c) cublasLtMatrixLayoutDestroy(plan.c);
+  }
+  lt_plans.clear();
+  if (stream) cudaStreamSynchronize(stream);
+  if (lt) cublasLtDestroy(lt);
+  if (cublas) cublasDestroy(cublas);
+  for (void* p : {workspace, scratch_, static_cast<void*>(step), static_cast<void*>(errors)}) {
+    if (p) cudaFreeAsync(p, stream);
+  }
+  if (stream) {
+    cudaStreamSynchronize(stream);
+    cudaStreamDestroy(stream);
+  }
+  lt = nullptr;
+  cublas = nullptr;
+  workspace = scratch_ = nullptr;
+  step = nullptr;
+  errors = nullptr;
+  stream = nullptr;
+  cudaSetDevice(previous);
+}
+
+void* DeviceContext::scratch(std::size_t bytes) {
+  if (bytes <= scratch_bytes_) return scratch_;
+  cuda::DeviceGuard guard(device);
+  if (scratch_ != nullptr) MYELIN_CUDA_CHECK(cudaFreeAsync(scratch_, stream));
+  scratch_ = nullptr;
+  scratch_bytes_ = 0;
+  // Round up to limit regrowth.
+  const std::size_t size = std::max<std::size_t>(bytes, 1 << 16) * 2;
+  MYELIN_CUDA_CHECK(cudaMallocAsync(&scratch_, size, stream));
+  scratch_bytes_ = size;
+  return scratch_;
+}
+
+void DeviceContext::synchronize() {
+  cuda::DeviceGuard guard(device);
+  MYELIN_CUDA_CHECK(cudaStreamSynchronize(stream));
+  DeviceErrorRecord record{};
+  MYELIN_CUDA_CHECK(cudaMemcpy(&record, errors, sizeof(record), cudaMemcpyDeviceToHost));
+  if (record.code == 0) return;
+  MYELIN_CUDA_CHECK(cudaMemset(errors, 0, sizeof(DeviceErrorRecord)));
+  const std::string where = record.node >= 0 && record.node < static_cast<int>(node_labels.size())
+                                ? node_labels[static_cast<std::size_t>(record.node)]
+                                : std::string("a kernel");
+  switch (record.code) {
+    case kDeviceErrorLabelRange:
+      fail(where, ": label ", record.detail[1], " at row ", record.detail[0],
+           " is out of range [0, ", record.detail[2], ")");
+    case kDeviceErrorMaskValue:
+      fail(where, ": mask value at element ", record.detail[0], " is not 0 or 1");
+    default:
+      fail(where, ": device error code ", record.code);
+  }
+}
+
+void DeviceContext::check_launch(cudaError_t status, const char* kernel, const char* file,
+                                 int line) {
+  if (status != cudaSuccess) {
+    fail("kernel launch ", kernel, " failed at ", file, ":", line, ": ", cudaGetErrorName(status),
+         " (", cudaGetErrorString(status), ")");
+  }
+  if (sync_debug_) {
+    const cudaError_t done = cudaStreamSynchronize(stream);
+    if (done != cudaSuccess) {
+      fail("kernel ", kernel, " (", file, ":", line, ") failed: ", cudaGetErrorName(done), " (",
+           cudaGetErrorString(done), ")");
+    }
+    synchronize();
+  }
+}
+
+namespace cuda {
+
+std::shared_ptr<DeviceContext> make_device_context(int device, bool allow_tf32,
+                                                   std::vector<std::string> node_labels) {
+  auto dc = std::make_shared<DeviceContext>(device, allow_tf32);
+  dc->node_labels = std::move(node_labels);
+  return dc;
+}
+
+void begin_node(DeviceContext& dc, int node) {
+  dc.current_node = node;
+}
+
+void begin_forward(DeviceContext& dc, std::uint64_t step) {
+  DeviceGuard guard(dc.device);
+  MYELIN_LAUNCH(dc, kernels::launch_write_u64(dc.step, step, dc.stream));
+}
+
+void synchronize(DeviceContext& dc) {
+  dc.synchronize();
+}
+
+}  // namespace cuda
+
+}  // namespace myelin

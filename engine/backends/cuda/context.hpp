@@ -1,0 +1,81 @@
+#pragma once
+
+// The CUDA backend's execution state for one executor: a device, one stream, cuBLAS and
+// cuBLASLt handles with a fixed workspace (so GEMMs give the same bits every run), a scratch
+// buffer for reduction partials, and the device scalars kernels read instead of host values
+// (the dropout step) or write for the host to check later (input errors).
+
+#include <cublasLt.h>
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "backends/cuda/cuda_check.hpp"
+#include "kernels/device_errors.hpp"
+#include "myelin/op.hpp"
+
+namespace myelin {
+
+struct DeviceContext {
+  int device = 0;
+  int sm_count = 1;
+  bool tf32 = false;
+  cudaStream_t stream = nullptr;
+  cublasHandle_t cublas = nullptr;
+  cublasLtHandle_t lt = nullptr;
+  void* workspace = nullptr;  // cuBLAS / cuBLASLt workspace, fixed per stream
+  std::size_t workspace_bytes = 0;
+  std::uint64_t* step = nullptr;         // the dropout step of the running forward pass
+  DeviceErrorRecord* errors = nullptr;   // device memory
+  int current_node = -1;                 // set by the executor before each node
+  std::vector<std::string> node_labels;  // "node 'ce' (softmax_cross_entropy)", by node index
+
+  DeviceContext(int device_index, bool allow_tf32);
+  ~DeviceContext();
+  DeviceContext(const DeviceContext&) = delete;
+  DeviceContext& operator=(const DeviceContext&) = delete;
+
+  // A device buffer of at least `bytes` for temporaries of the current kernel sequence.
+  // Grows on demand (stream-ordered, so earlier kernels keep their old buffer until done).
+  void* scratch(std::size_t bytes);
+  // Waits for the stream and raises any error a kernel recorded.
+  void synchronize();
+  // After a launch: checks the launch status, and with MYELIN_SYNC_DEBUG=1 waits for the
+  // kernel so that a failure is reported at the kernel that caused it.
+  void check_launch(cudaError_t status, const char* kernel, const char* file, int line);
+
+  // cuBLASLt matmul plans, chosen once per problem (the same algorithm every call).
+  struct LtPlan {
+    cublasLtMatmulDesc_t op = nullptr;
+    cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+    cublasLtMatmulAlgo_t algo{};
+  };
+  std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t, int>, LtPlan> lt_plans;
+
+ private:
+  void release() noexcept;
+
+  void* scratch_ = nullptr;
+  std::size_t scratch_bytes_ = 0;
+  bool sync_debug_ = false;
+};
+
+}  // namespace myelin
+
+// Checks a kernel launcher's status (they return cudaGetLastError()).
+#define MYELIN_LAUNCH(ctx, call) (ctx).check_launch((call), #call, __FILE__, __LINE__)
+
+#define MYELIN_CUBLAS_CHECK(call)                                                       \
+  do {                                                                                  \
+    const cublasStatus_t myelin_cublas_status_ = (call);                                \
+    if (myelin_cublas_status_ != CUBLAS_STATUS_SUCCESS) {                               \
+      ::myelin::fail(#call, " failed at ", __FILE__, ":", __LINE__, ": cuBLAS status ", \
+                     static_cast<int>(myelin_cublas_status_), " (",                     \
+                     cublasGetStatusString(myelin_cublas_status_), ")");                \
+    }                                                                                   \
+  } while (0)

@@ -1,0 +1,158 @@
+// Elementwise activations, forward and backward.
+//
+// Work mapping: a grid-stride loop, one thread per float4 (16-byte loads and stores) when all
+// pointers are 16-byte aligned, then one thread per element of the n % 4 tail; otherwise one
+// thread per element. The grid is capped at a few blocks per SM (launch::elementwise) and the
+// stride loop covers the rest, so every launch stays small and fully occupied. The activation is
+// a template parameter: each kernel is a straight-line function of its element with no branch
+// on the kind. The scalar math is ops/activation_math.hpp, shared with the CPU reference path.
+#include "kernels/activation.hpp"
+#include "kernels/common.cuh"
+#include "ops/activation_math.hpp"
+
+namespace myelin::kernels {
+
+namespace {
+
+template <Activation K>
+__global__ void activation_forward_kernel(ActivationParams p, const float* __restrict__ x,
+                                          float* __restrict__ y, std::int64_t n, bool vectorized) {
+  std::int64_t tail_start = 0;
+  if (vectorized) {
+    const std::int64_t vectors = n / 4;
+    const float4* x4 = reinterpret_cast<const float4*>(x);
+    float4* y4 = reinterpret_cast<float4*>(y);
+    for (std::int64_t i = global_thread(); i < vectors; i += grid_stride()) {
+      const float4 v = x4[i];
+      y4[i] = make_float4(activation_forward(K, v.x, p), activation_forward(K, v.y, p),
+                          activation_forward(K, v.z, p), activation_forward(K, v.w, p));
+    }
+    tail_start = vectors * 4;
+  }
+  for (std::int64_t i = tail_start + global_thread(); i < n; i += grid_stride()) {
+    y[i] = activation_forward(K, x[i], p);
+  }
+}
+
+template <Activation K>
+__global__ void activation_backward_kernel(ActivationParams p, const float* __restrict__ x,
+                                           const float* __restrict__ y,
+                                           const float* __restrict__ dy, float* __restrict__ dx,
+                                           std::int64_t n, bool vectorized) {
+  std::int64_t tail_start = 0;
+  if (vectorized) {
+    const std::int64_t vectors = n / 4;
+    const float4* x4 = reinterpret_cast<const float4*>(x);
+    const float4* y4 = reinterpret_cast<const float4*>(y);
+    const float4* g4 = reinterpret_cast<const float4*>(dy);
+    float4* d4 = reinterpret_cast<float4*>(dx);
+    for (std::int64_t i = global_thread(); i < vectors; i += grid_stride()) {
+      const float4 a = x4[i], b = y4[i], g = g4[i];
+      d4[i] = make_float4(
+          activation_backward(K, a.x, b.x, g.x, p), activation_backward(K, a.y, b.y, g.y, p),
+          activation_backward(K, a.z, b.z, g.z, p), activation_backward(K, a.w, b.w, g.w, p));
+    }
+    tail_start = vectors * 4;
+  }
+  for (std::int64_t i = tail_start + global_thread(); i < n; i += grid_stride()) {
+    dx[i] = activation_backward(K, x[i], y[i], dy[i], p);
+  }
+}
+
+template <Activation K>
+void forward_as(const ActivationParams& p, const float* x, float* y, std::int64_t n, bool vec,
+                int blocks, cudaStream_t stream) {
+  activation_forward_kernel<K><<<blocks, 256, 0, stream>>>(p, x, y, n, vec);
+}
+
+template <Activation K>
+void backward_as(const ActivationParams& p, const float* x, const float* y, const float* dy,
+                 float* dx, std::int64_t n, bool vec, int blocks, cudaStream_t stream) {
+  activation_backward_kernel<K><<<blocks, 256, 0, stream>>>(p, x, y, dy, dx, n, vec);
+}
+
+// Calls fn.template operator()<K>() for the runtime kind.
+template <typename Fn>
+void with_kind(Activation kind, Fn&& fn) {
+  switch (kind) {
+    case Activation::kIdentity:
+      fn.template operator()<Activation::kIdentity>();
+      break;
+    case Activation::kRelu:
+      fn.template operator()<Activation::kRelu>();
+      break;
+    case Activation::kLeakyRelu:
+      fn.template operator()<Activation::kLeakyRelu>();
+      break;
+    case Activation::kSigmoid:
+      fn.template operator()<Activation::kSigmoid>();
+      break;
+    case Activation::kTanh:
+      fn.template operator()<Activation::kTanh>();
+      break;
+    case Activation::kElu:
+      fn.template operator()<Activation::kElu>();
+      break;
+    case Activation::kAbs:
+      fn.template operator()<Activation::kAbs>();
+      break;
+    case Activation::kGelu:
+      fn.template operator()<Activation::kGelu>();
+      break;
+    case Activation::kSilu:
+      fn.template operator()<Activation::kSilu>();
+      break;
+    case Activation::kSoftplus:
+      fn.template operator()<Activation::kSoftplus>();
+      break;
+  }
+}
+
+struct ForwardLaunch {
+  const ActivationParams& p;
+  const float* x;
+  float* y;
+  std::int64_t n;
+  bool vec;
+  int blocks;
+  cudaStream_t stream;
+  template <Activation K>
+  void operator()() const {
+    forward_as<K>(p, x, y, n, vec, blocks, stream);
+  }
+};
+
+struct BackwardLaunch {
+  const ActivationParams& p;
+  const float *x, *y, *dy;
+  float* dx;
+  std::int64_t n;
+  bool vec;
+  int blocks;
+  cudaStream_t stream;
+  template <Activation K>
+  void operator()() const {
+    backward_as<K>(p, x, y, dy, dx, n, vec, blocks, stream);
+  }
+};
+
+}  // namespace
+
+cudaError_t launch_activation_forward(Activation kind, const ActivationParams& params,
+                                      const float* x, float* y, std::int64_t n, bool vectorized,
+                                      int blocks, cudaStream_t stream) {
+  if (n == 0) return cudaGetLastError();
+  with_kind(kind, ForwardLaunch{params, x, y, n, vectorized, blocks, stream});
+  return cudaGetLastError();
+}
+
+cudaError_t launch_activation_backward(Activation kind, const ActivationParams& params,
+                                       const float* x, const float* y, const float* dy, float* dx,
+                                       std::int64_t n, bool vectorized, int blocks,
+                                       cudaStream_t stream) {
+  if (n == 0) return cudaGetLastError();
+  with_kind(kind, BackwardLaunch{params, x, y, dy, dx, n, vectorized, blocks, stream});
+  return cudaGetLastError();
+}
+
+}  // namespace myelin::kernels
