@@ -2,6 +2,10 @@
 
 #include <chrono>
 #include <cstring>
+#include <deque>
+
+#include "backends/step_log.hpp"
+#include "executor_impl.hpp"
 
 #include "myelin/error.hpp"
 #include "myelin/philox.hpp"
@@ -116,12 +120,35 @@ void Trainer::fit(const std::vector<std::pair<Value, Tensor>>& data) {
   LrSchedule schedule = options_.schedule;
   schedule.steps_per_epoch = (batches + accumulation - 1) / accumulation;
   stop_ = false;
+  bool has_l2 = false;
+  for (Value p : executor_.trainable_parameters()) {
+    has_l2 = has_l2 || optimizer_.group(graph_.info(p).group).l2 > 0.0;
+  }
+
+  const std::unique_ptr<StepLog> log = make_step_log(executor_, accumulation);
+  const GradientClipping clipping{options_.clip_norm, options_.clip_value};
+  Executor::Impl& exec = ExecutorAccess::impl(executor_);
 
   while (position_.epoch < options_.epochs && !stop_) {
     const std::vector<std::int64_t> order = epoch_order(position_.epoch, rows);
     const auto epoch_start = std::chrono::steady_clock::now();
     double epoch_loss = 0.0;
     std::int64_t epoch_samples = 0, epoch_steps = 0;
+    // Updates whose loss and gradient norm are still on their way back from the device (on
+    // CUDA they are reported one update late; on the CPU at once).
+    std::deque<StepInfo> pending;
+    auto report = [&](bool wait) {
+      double loss = 0.0, norm = 0.0;
+      while (!pending.empty() && log->take(loss, norm, wait)) {
+        StepInfo info = pending.front();
+        pending.pop_front();
+        info.data_loss = loss;
+        info.grad_norm = norm;
+        info.loss = info.data_loss + info.penalty;
+        epoch_loss += loss * static_cast<double>(info.samples);
+        if (on_step) on_step(info);
+      }
+    };
     while (position_.batch < batches && !stop_) {
       const auto step_start = std::chrono::steady_clock::now();
       // Updates group `accumulation` consecutive batches; the last group may be shorter.
@@ -134,19 +161,17 @@ void Trainer::fit(const std::vector<std::pair<Value, Tensor>>& data) {
         const std::int64_t begin = b * batch, end = std::min(rows, begin + batch);
         bind_batch(data, order, begin, end);
         executor_.forward(Mode::kTrain, static_cast<std::uint64_t>(position_.forward_passes++));
-        const double loss = executor_.value(loss_).item();
+        log->add_loss(exec.values[static_cast<std::size_t>(loss_.id)], 1.0 / static_cast<double>(group));
         executor_.backward(loss_, seed, /*accumulate=*/k > 0);
-        info.data_loss += loss / static_cast<double>(group);
         info.samples += end - begin;
-        epoch_loss += loss * static_cast<double>(end - begin);
       }
-      info.grad_norm = options_.clip_norm > 0.0 ? clip_grad_norm(executor_, options_.clip_norm)
-                                                : global_grad_norm(executor_);
-      if (options_.clip_value > 0.0) clip_grad_value(executor_, options_.clip_value);
       optimizer_.set_lr_scale(schedule.factor(optimizer_.steps()));
-      info.penalty = l2_penalty(executor_, optimizer_);
+      // The penalty of the weights this update starts from. Reading it waits for the device,
+      // so it is only computed when some group has an L2 penalty.
+      if (has_l2) info.penalty = l2_penalty(executor_, optimizer_);
       info.lr = optimizer_.lr("weights");
-      optimizer_.step(executor_);
+      optimizer_.step(executor_, clipping);
+      log->end_update(optimizer_);
 
       position_.batch = first + group;
       epoch_samples += info.samples;
@@ -155,10 +180,11 @@ void Trainer::fit(const std::vector<std::pair<Value, Tensor>>& data) {
       info.step = optimizer_.steps();
       info.batch = position_.batch - 1;
       info.batches_per_epoch = batches;
-      info.loss = info.data_loss + info.penalty;
       info.samples_per_second = static_cast<double>(info.samples) / seconds_since(step_start);
-      if (on_step) on_step(info);
+      pending.push_back(info);
+      report(/*wait=*/false);
     }
+    report(/*wait=*/true);
     if (position_.batch < batches) break;  // stopped mid-epoch: resume from here
     EpochInfo epoch;
     epoch.epoch = position_.epoch;

@@ -19,7 +19,7 @@ TEST(CudaRuntime, ReportsWhetherAGpuIsUsable) {
 }
 
 TEST(CudaGpu, TensorsRoundTripThroughDeviceMemory) {
-  if (!cuda_available()) GTEST_SKIP() << "no usable CUDA device";
+  MYELIN_REQUIRE_GPU();
   const Tensor host = test::random_tensor(Shape{3, 1000}, 1, -1, 1, DType::kFloat32);
   const Tensor device = host.to(Device::cuda(0));
   EXPECT_TRUE(device.device().is_cuda());
@@ -28,7 +28,7 @@ TEST(CudaGpu, TensorsRoundTripThroughDeviceMemory) {
 }
 
 TEST(CudaGpu, ANonexistentDeviceIsAClearError) {
-  if (!cuda_available()) GTEST_SKIP() << "no usable CUDA device";
+  MYELIN_REQUIRE_GPU();
   const std::string m =
       test::error_of([] { Tensor::zeros(Shape{2}, DType::kFloat32, Device::cuda(999)); });
   EXPECT_NE(m.find("does not exist"), std::string::npos) << m;

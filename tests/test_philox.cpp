@@ -7,6 +7,7 @@
 
 #include "myelin/philox.hpp"
 #include "myelin/random.hpp"
+#include "test_util.hpp"
 
 #if defined(MYELIN_WITH_CUDA)
 #include "backends/cuda/random.hpp"
@@ -108,7 +109,7 @@ TEST(Philox, StableIdIsFnv1a) {
 
 #if defined(MYELIN_WITH_CUDA)
 TEST(PhiloxGpu, DeviceDrawsEqualHostDrawsBitForBit) {
-  if (!cuda_available()) GTEST_SKIP() << "no usable CUDA device";
+  MYELIN_REQUIRE_GPU();
   const std::int64_t n = 100003;  // not a multiple of 4 or of a block
   const std::vector<float> device =
       cuda::philox_uniform(Device::cuda(0), n, 99, 12, 3).to_vector<float>();

@@ -13,6 +13,10 @@
 #include "myelin/device.hpp"
 #include "myelin/op.hpp"
 
+namespace myelin {
+class StepLog;
+}
+
 namespace myelin::cuda {
 
 // CUDA runtime version this library was compiled against (CUDART_VERSION).
@@ -36,5 +40,7 @@ void begin_node(DeviceContext& dc, int node);
 void begin_forward(DeviceContext& dc, std::uint64_t step);
 // Waits for the stream and raises any error a kernel recorded.
 void synchronize(DeviceContext& dc);
+// The training loop's asynchronous readback of losses and gradient norms (backends/step_log.hpp).
+std::unique_ptr<StepLog> make_step_log(DeviceContext& dc, std::int64_t micro_batches);
 
 }  // namespace myelin::cuda

@@ -1,0 +1,145 @@
+// Every op of the op table on the GPU against the CPU reference path, in float32, on the cases
+// of op_cases.cpp (sizes that are not multiples of a block or a vector width, single rows, rows
+// longer than a block). Device buffers carry guard words, checked after every kernel. NaN/Inf
+// mismatches fail first; then the normalised error max|gpu - cpu| / max|cpu| per tensor must
+// stay under the op's bound below.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <iostream>
+#include <map>
+
+#include "myelin/myelin.hpp"
+#include "op_cases.hpp"
+#include "test_util.hpp"
+
+namespace myelin {
+namespace {
+
+// Bounds on the normalised error, with their reasons.
+double tolerance(const std::string& op) {
+  // GEMMs (TF32 off): cuBLAS and OpenBLAS sum products in different orders; float32 sums of
+  // ~100-500 products differ by a few 1e-7 relative, so 1e-5 leaves room.
+  if (op == "linear") return 1e-5;
+  // Batch-norm backward subtracts the mean and variance terms from dy: the result can be small
+  // against its parts, so float32 rounding of the parts shows at ~1e-6 of the largest output.
+  if (op == "batch_norm") return 1e-5;
+  // Elementwise ops, softmax and the loss reductions: device and host libm differ by an ulp or
+  // two, and reductions add in another order (both in double where it matters).
+  return 1e-6;
+}
+
+struct Results {
+  std::vector<std::pair<std::string, Tensor>> tensors;
+};
+
+Results run(Graph& g, const test::Built& b, Device device, const Tensor& cotangent) {
+  ExecutorOptions options;
+  options.device = device;
+  options.input_grads = b.wrt;
+  options.outputs = {b.out};
+  options.share_graph_tensors = false;  // both runs start from the graph's parameters and buffers
+  options.guard_words = device.is_cuda();
+  Executor e(g, options);
+  for (const auto& [v, t] : b.feeds) e.set_input(v, is_floating(t.dtype()) ? t.to(DType::kFloat32) : t);
+  e.forward(b.mode, 3);
+  e.backward(b.out, cotangent);
+  Results r;
+  r.tensors.emplace_back("output", e.value(b.out).to(Device::cpu()));
+  for (Value p : e.trainable_parameters()) {
+    r.tensors.emplace_back("grad " + g.name(p), e.grad(p).to(Device::cpu()));
+  }
+  for (Value v : b.wrt) r.tensors.emplace_back("grad " + g.name(v), e.grad(v).to(Device::cpu()));
+  for (Value v : g.buffers()) r.tensors.emplace_back("buffer " + g.name(v), e.param(v).to(Device::cpu()));
+  return r;
+}
+
+// max |a - b| / max |b|, or infinity on a NaN/Inf mismatch.
+double normalised_error(const Tensor& gpu, const Tensor& cpu, std::string& why) {
+  const std::vector<double> a = gpu.to_vector<double>(), b = cpu.to_vector<double>();
+  double diff = 0, scale = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::isfinite(a[i]) != std::isfinite(b[i]) || std::isnan(a[i]) != std::isnan(b[i])) {
+      why = "NaN/Inf mismatch at element " + std::to_string(i) + ": " + std::to_string(a[i]) +
+            " vs " + std::to_string(b[i]);
+      return INFINITY;
+    }
+    if (!std::isfinite(b[i])) continue;
+    diff = std::max(diff, std::abs(a[i] - b[i]));
+    scale = std::max(scale, std::abs(b[i]));
+  }
+  return scale > 0 ? diff / scale : diff;
+}
+
+class CudaOps : public testing::TestWithParam<std::string> {};
+
+TEST_P(CudaOps, MatchTheCpuReference) {
+  MYELIN_REQUIRE_GPU();
+  const std::string& op = GetParam();
+  const auto& all = test::op_cases(test::CaseSet::kBackend);
+  const auto it = all.find(op);
+  ASSERT_NE(it, all.end()) << "op '" << op << "' has no test case";
+  for (const test::Case& c : it->second) {
+    Graph g(42);
+    const test::Built b = c.build(g);
+    const Shape out_shape = g.shape(b.out);
+    Tensor cotangent = out_shape.numel() == 1 ? Tensor::full(out_shape, 1.0)
+                                              : test::random_tensor(out_shape, 99, -1, 1, DType::kFloat32);
+    const Results cpu = run(g, b, Device::cpu(), cotangent);
+    const Results gpu = run(g, b, Device::cuda(0), cotangent);
+    ASSERT_EQ(cpu.tensors.size(), gpu.tensors.size());
+    double worst = 0;
+    for (std::size_t k = 0; k < cpu.tensors.size(); ++k) {
+      std::string why;
+      const Tensor& gt = gpu.tensors[k].second;
+      const Tensor& ct = cpu.tensors[k].second;
+      ASSERT_EQ(gt.shape(), ct.shape()) << c.label << " " << cpu.tensors[k].first;
+      const double err = normalised_error(gt, ct, why);
+      EXPECT_TRUE(why.empty()) << op << " " << c.label << " " << cpu.tensors[k].first << ": " << why;
+      EXPECT_LT(err, tolerance(op)) << op << " " << c.label << " " << cpu.tensors[k].first;
+      worst = std::max(worst, err);
+    }
+    std::cout << "cuda-vs-cpu " << op << " " << c.label << ": worst normalised error " << worst << "\n";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(OpTable, CudaOps, testing::ValuesIn(test::table_names()),
+                         [](const testing::TestParamInfo<std::string>& info) { return info.param; });
+
+TEST(CudaOpsErrors, LabelsOutOfRangeAreReportedNamingTheNode) {
+  MYELIN_REQUIRE_GPU();
+  Graph g;
+  const Value logits = g.input("logits", Shape{3, 4});
+  const Value labels = g.input("labels", Shape{3}, DType::kInt64);
+  const Value loss = g.softmax_cross_entropy(logits, labels, -100, "ce");
+  ExecutorOptions options;
+  options.device = Device::cuda(0);
+  Executor e(g, options);
+  e.set_input(logits, Tensor::zeros(Shape{3, 4}));
+  e.set_input(labels, Tensor::from_vector<std::int64_t>(Shape{3}, {0, 7, 1}));
+  e.forward();
+  const std::string msg = test::error_of([&] { e.value(loss); });
+  EXPECT_NE(msg.find("node 'ce'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("label 7 at row 1"), std::string::npos) << msg;
+}
+
+TEST(CudaOpsErrors, DropoutMasksEqualTheCpuMasksBitForBit) {
+  MYELIN_REQUIRE_GPU();
+  Graph g(77);
+  const Value x = g.input("x", Shape{333, 77});
+  const Value y = g.dropout(x, 0.37, "drop");
+  std::vector<Tensor> outs;
+  for (Device d : {Device::cpu(), Device::cuda(0)}) {
+    ExecutorOptions options;
+    options.device = d;
+    Executor e(g, options);
+    e.set_input(x, Tensor::full(Shape{333, 77}, 1.0));
+    e.forward(Mode::kTrain, 12345);
+    outs.push_back(e.value(y).to(Device::cpu()));
+  }
+  // The kept elements equal 1 / (1 - p) on both: the masks are the same bits.
+  EXPECT_TRUE(bitwise_equal(outs[0], outs[1]));
+}
+
+}  // namespace
+}  // namespace myelin
