@@ -30,6 +30,8 @@ if(NOT MYELIN_CUDA STREQUAL "OFF")
       add_library(CUDA::nvToolsExt INTERFACE IMPORTED)
     endif()
     find_package(CUDAToolkit REQUIRED)
+    # Thrust and CUB: CUDA 13 keeps them under the toolkit's cccl folder, with a CMake package.
+    find_package(CCCL CONFIG REQUIRED HINTS "${CUDAToolkit_LIBRARY_DIR}/cmake")
     set(MYELIN_WITH_CUDA ON)
   elseif(MYELIN_CUDA STREQUAL "ON")
     message(FATAL_ERROR "MYELIN_CUDA=ON but no CUDA compiler (nvcc) was found; install the CUDA "

@@ -14,6 +14,7 @@ BuildInfo build_info() {
 #if defined(MYELIN_WITH_CUDA)
   info.cuda = true;
   info.cuda_runtime = cuda::runtime_version_built();
+  info.cublas = cuda::cublas_version();
 #endif
   info.blas = cpu::blas_description();
 #if defined(__clang__)

@@ -5,6 +5,10 @@
 #include "myelin/error.hpp"
 #include "myelin/random.hpp"
 
+#if defined(MYELIN_WITH_CUDA)
+#include "backends/cuda/cuda_runtime.hpp"
+#endif
+
 namespace myelin {
 
 Dataset make_spirals(std::int64_t points_per_class, std::int64_t classes, double turns,
@@ -46,6 +50,14 @@ double accuracy(const Tensor& logits, const Tensor& labels) {
   const std::int64_t n = logits.shape()[0];
   const std::int64_t classes = logits.shape()[1];
   if (n == 0) return 0.0;
+  if (labels.dtype() != DType::kInt64 && labels.dtype() != DType::kInt32) {
+    fail("accuracy: labels must be int32 or int64, got ", dtype_name(labels.dtype()));
+  }
+#if defined(MYELIN_WITH_CUDA)
+  if (logits.device().is_cuda()) {  // counted on the device (Thrust), only the count comes back
+    return static_cast<double>(cuda::count_correct(logits, labels)) / static_cast<double>(n);
+  }
+#endif
   const std::vector<double> z = logits.to_vector<double>();
   const std::vector<std::int64_t> y = labels.to_vector<std::int64_t>();
   std::int64_t correct = 0;

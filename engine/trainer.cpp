@@ -161,7 +161,8 @@ void Trainer::fit(const std::vector<std::pair<Value, Tensor>>& data) {
         const std::int64_t begin = b * batch, end = std::min(rows, begin + batch);
         bind_batch(data, order, begin, end);
         executor_.forward(Mode::kTrain, static_cast<std::uint64_t>(position_.forward_passes++));
-        log->add_loss(exec.values[static_cast<std::size_t>(loss_.id)], 1.0 / static_cast<double>(group));
+        log->add_loss(exec.values[static_cast<std::size_t>(loss_.id)],
+                      1.0 / static_cast<double>(group));
         executor_.backward(loss_, seed, /*accumulate=*/k > 0);
         info.samples += end - begin;
       }

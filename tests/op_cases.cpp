@@ -14,7 +14,6 @@ Value checked_input(Graph& g, Built& b, const std::string& name, const Shape& sh
 
 namespace {
 
-
 Case unary(const std::string& op, const Shape& shape, const Attrs& attrs = {},
            double stddev = 1.0) {
   return {shape.str() + (attrs.items().empty() ? "" : " {" + attrs.str() + "}"), [=](Graph& g) {
@@ -170,7 +169,6 @@ std::map<std::string, std::vector<Case>> gradcheck_cases() {
   }
 }
 
-
 // The backend comparison adds larger shapes: sizes that are not multiples of a block (256) or a
 // vector width (4), single rows, and rows longer than a block or a warp's 1,024-element limit.
 std::map<std::string, std::vector<Case>> backend_cases() {
@@ -183,21 +181,25 @@ std::map<std::string, std::vector<Case>> backend_cases() {
     c[op].push_back(unary(op, Shape{1, 1}));
   }
   for (const char* op : {"softmax", "log_softmax"}) {
-    c[op].push_back(unary(op, Shape{3, 2050}));   // a block per row
-    c[op].push_back(unary(op, Shape{300, 33}));   // warps per row, a partial last block
-    c[op].push_back(unary(op, Shape{1, 1024}));   // the longest warp row
+    c[op].push_back(unary(op, Shape{3, 2050}));  // a block per row
+    c[op].push_back(unary(op, Shape{300, 33}));  // warps per row, a partial last block
+    c[op].push_back(unary(op, Shape{1, 1024}));  // the longest warp row
   }
   c["batch_norm"].push_back(batch_norm_case(Shape{2051, 19}, Mode::kTrain));  // several row chunks
   c["batch_norm"].push_back(batch_norm_case(Shape{5, 3, 17, 9}, Mode::kTrain));
-  c["batch_norm"].push_back(batch_norm_case(Shape{3, 4, 50, 70}, Mode::kTrain));  // chunks of images
+  c["batch_norm"].push_back(
+      batch_norm_case(Shape{3, 4, 50, 70}, Mode::kTrain));  // chunks of images
   c["dropout"].push_back(dropout_case(Shape{1001, 37}, Mode::kTrain));
   c["add"].push_back(two_input_case("add", Shape{3, 1027}));
   c["mse_loss"].push_back(two_input_case("mse_loss", Shape{97, 103}));
   c["softmax_cross_entropy"].push_back(cross_entropy_case(5, 1500, {}, true));
-  c["softmax_cross_entropy"].push_back(cross_entropy_case(1000, 10, {{"label_smoothing", 0.1}}, false));
+  c["softmax_cross_entropy"].push_back(
+      cross_entropy_case(1000, 10, {{"label_smoothing", 0.1}}, false));
   c["bce_with_logits"].push_back(bce_case(Shape{97, 103}, true));
-  c["reshape"].push_back(shape_case("reshape", Shape{30, 1027}, {{"shape", std::vector<std::int64_t>{-1}}}));
-  c["flatten"].push_back(shape_case("flatten", Shape{3, 5, 7, 11}, {{"start_dim", std::int64_t{1}}}));
+  c["reshape"].push_back(
+      shape_case("reshape", Shape{30, 1027}, {{"shape", std::vector<std::int64_t>{-1}}}));
+  c["flatten"].push_back(
+      shape_case("flatten", Shape{3, 5, 7, 11}, {{"start_dim", std::int64_t{1}}}));
   return c;
 }
 

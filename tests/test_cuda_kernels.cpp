@@ -49,14 +49,15 @@ TEST(CudaKernels, EveryOpHasACudaImplementationWhoseKernelsAreInTheLibrary) {
     for (const std::string& kernel : op->cuda_kernels) {
       std::cout << " " << kernel;
       if (kernel.rfind("library:", 0) == 0) continue;
-      EXPECT_TRUE(has_kernel(stubs, kernel)) << op->name << ": kernel " << kernel
-                                             << " is not compiled into libmyelin.so";
+      EXPECT_TRUE(has_kernel(stubs, kernel))
+          << op->name << ": kernel " << kernel << " is not compiled into libmyelin.so";
     }
     std::cout << "\n";
   }
   // The optimizer and the generator are not ops but are kernels too.
-  for (const char* kernel : {"multi_tensor_update_kernel", "chunk_squares_kernel", "norm_finish_kernel",
-                             "philox_uniform_kernel", "accumulate_kernel", "scale_kernel", "clamp_kernel"}) {
+  for (const char* kernel :
+       {"multi_tensor_update_kernel", "chunk_squares_kernel", "norm_finish_kernel",
+        "philox_uniform_kernel", "accumulate_kernel", "scale_kernel", "clamp_kernel"}) {
     EXPECT_TRUE(has_kernel(stubs, kernel)) << kernel;
   }
 }

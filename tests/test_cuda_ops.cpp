@@ -41,7 +41,8 @@ Results run(Graph& g, const test::Built& b, Device device, const Tensor& cotange
   options.share_graph_tensors = false;  // both runs start from the graph's parameters and buffers
   options.guard_words = device.is_cuda();
   Executor e(g, options);
-  for (const auto& [v, t] : b.feeds) e.set_input(v, is_floating(t.dtype()) ? t.to(DType::kFloat32) : t);
+  for (const auto& [v, t] : b.feeds)
+    e.set_input(v, is_floating(t.dtype()) ? t.to(DType::kFloat32) : t);
   e.forward(b.mode, 3);
   e.backward(b.out, cotangent);
   Results r;
@@ -50,7 +51,8 @@ Results run(Graph& g, const test::Built& b, Device device, const Tensor& cotange
     r.tensors.emplace_back("grad " + g.name(p), e.grad(p).to(Device::cpu()));
   }
   for (Value v : b.wrt) r.tensors.emplace_back("grad " + g.name(v), e.grad(v).to(Device::cpu()));
-  for (Value v : g.buffers()) r.tensors.emplace_back("buffer " + g.name(v), e.param(v).to(Device::cpu()));
+  for (Value v : g.buffers())
+    r.tensors.emplace_back("buffer " + g.name(v), e.param(v).to(Device::cpu()));
   return r;
 }
 
@@ -83,8 +85,9 @@ TEST_P(CudaOps, MatchTheCpuReference) {
     Graph g(42);
     const test::Built b = c.build(g);
     const Shape out_shape = g.shape(b.out);
-    Tensor cotangent = out_shape.numel() == 1 ? Tensor::full(out_shape, 1.0)
-                                              : test::random_tensor(out_shape, 99, -1, 1, DType::kFloat32);
+    Tensor cotangent = out_shape.numel() == 1
+                           ? Tensor::full(out_shape, 1.0)
+                           : test::random_tensor(out_shape, 99, -1, 1, DType::kFloat32);
     const Results cpu = run(g, b, Device::cpu(), cotangent);
     const Results gpu = run(g, b, Device::cuda(0), cotangent);
     ASSERT_EQ(cpu.tensors.size(), gpu.tensors.size());
@@ -95,16 +98,20 @@ TEST_P(CudaOps, MatchTheCpuReference) {
       const Tensor& ct = cpu.tensors[k].second;
       ASSERT_EQ(gt.shape(), ct.shape()) << c.label << " " << cpu.tensors[k].first;
       const double err = normalised_error(gt, ct, why);
-      EXPECT_TRUE(why.empty()) << op << " " << c.label << " " << cpu.tensors[k].first << ": " << why;
+      EXPECT_TRUE(why.empty()) << op << " " << c.label << " " << cpu.tensors[k].first << ": "
+                               << why;
       EXPECT_LT(err, tolerance(op)) << op << " " << c.label << " " << cpu.tensors[k].first;
       worst = std::max(worst, err);
     }
-    std::cout << "cuda-vs-cpu " << op << " " << c.label << ": worst normalised error " << worst << "\n";
+    std::cout << "cuda-vs-cpu " << op << " " << c.label << ": worst normalised error " << worst
+              << "\n";
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(OpTable, CudaOps, testing::ValuesIn(test::table_names()),
-                         [](const testing::TestParamInfo<std::string>& info) { return info.param; });
+                         [](const testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 TEST(CudaOpsErrors, LabelsOutOfRangeAreReportedNamingTheNode) {
   MYELIN_REQUIRE_GPU();

@@ -22,10 +22,12 @@ TEST(LaunchGeometry, ElementwiseSplitsVectorsAndTail) {
   EXPECT_EQ(u.tail, 0);
   EXPECT_EQ(u.blocks, 4);
   // Large problems stop at kBlocksPerSm blocks per SM; the grid-stride loop does the rest.
-  EXPECT_EQ(launch::elementwise(std::int64_t{1} << 30, 4, true, 132).blocks, 132 * launch::kBlocksPerSm);
+  EXPECT_EQ(launch::elementwise(std::int64_t{1} << 30, 4, true, 132).blocks,
+            132 * launch::kBlocksPerSm);
   EXPECT_EQ(launch::elementwise(0, 4, true, 132).blocks, 1);
   EXPECT_EQ(launch::elementwise(5, 8, true, 1).vector_width, 2);  // doubles: 2 per 16 bytes
-  EXPECT_NE(test::error_of([] { launch::elementwise(10, 3, true, 1); }).find("3-byte"), std::string::npos);
+  EXPECT_NE(test::error_of([] { launch::elementwise(10, 3, true, 1); }).find("3-byte"),
+            std::string::npos);
 }
 
 TEST(LaunchGeometry, RowsUseAWarpUpTo1024ElementsThenABlock) {
@@ -54,7 +56,9 @@ TEST(LaunchGeometry, ReductionsDependOnTheSizeOnly) {
   EXPECT_EQ(images.chunk, 8192 / 784);
   EXPECT_EQ(images.chunks, (64 + 10 - 1) / 10);
   EXPECT_EQ(launch::channel_reduce(3, 2, 100000).chunk, 1);  // huge images: one per chunk
-  EXPECT_NE(test::error_of([] { launch::channel_reduce(std::int64_t{1} << 40, 1, 1); }).find("reduction chunks"),
+  EXPECT_NE(test::error_of([] {
+              launch::channel_reduce(std::int64_t{1} << 40, 1, 1);
+            }).find("reduction chunks"),
             std::string::npos);
 }
 

@@ -55,12 +55,12 @@ std::string error_of(Fn&& fn) {
 
 // GPU tests skip where no GPU is usable (counted as skipped by ctest); with MYELIN_REQUIRE_GPU=1
 // (tools/gpu-check) a missing GPU fails them instead.
-#define MYELIN_REQUIRE_GPU()                                                         \
-  do {                                                                               \
-    if (!::myelin::cuda_available()) {                                               \
-      if (std::getenv("MYELIN_REQUIRE_GPU") != nullptr) {                            \
-        FAIL() << "no usable CUDA device, and MYELIN_REQUIRE_GPU is set";            \
-      }                                                                              \
-      GTEST_SKIP() << "no usable CUDA device";                                       \
-    }                                                                                \
+#define MYELIN_REQUIRE_GPU()                                              \
+  do {                                                                    \
+    if (!::myelin::cuda_available()) {                                    \
+      if (std::getenv("MYELIN_REQUIRE_GPU") != nullptr) {                 \
+        FAIL() << "no usable CUDA device, and MYELIN_REQUIRE_GPU is set"; \
+      }                                                                   \
+      GTEST_SKIP() << "no usable CUDA device";                            \
+    }                                                                     \
   } while (0)

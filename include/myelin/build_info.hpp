@@ -10,6 +10,7 @@ struct BuildInfo {
   std::string version;
   bool cuda = false;     // built with the CUDA backend
   int cuda_runtime = 0;  // CUDA runtime version it was built against (e.g. 13000), 0 if none
+  std::string cublas;    // cuBLAS version ("13.0.2"), empty if none
   std::string blas;      // BLAS library and threading model
   std::string compiler;
 };

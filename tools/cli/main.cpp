@@ -48,8 +48,9 @@ namespace {
 void usage(std::ostream& out) {
   out << "usage: myelin <command> [options]\n"
          "commands:\n"
-         "  spirals   train an MLP on the two-spirals problem on the CPU\n"
+         "  spirals   train an MLP on the two-spirals problem\n"
          "            --steps N (3000) --lr X (0.3) --hidden N (64) --seed N (0) --threads N\n"
+         "            --device cpu|cuda[:N] (cpu)\n"
          "  info      print the build, the usable devices and the op table\n";
 }
 }  // namespace

@@ -10,7 +10,9 @@
 namespace myelin::cli {
 
 int run_spirals(const Args& args) {
-  check_options(args, {"--steps", "--lr", "--hidden", "--seed", "--threads", "--points"});
+  check_options(args,
+                {"--steps", "--lr", "--hidden", "--seed", "--threads", "--points", "--device"});
+  const Device device = parse_device(option(args, "--device", "cpu"));
   const auto steps = static_cast<std::int64_t>(option_number(args, "--steps", 3000));
   const double lr = option_number(args, "--lr", 0.3);
   const auto hidden = static_cast<std::int64_t>(option_number(args, "--hidden", 64));
@@ -33,15 +35,17 @@ int run_spirals(const Args& args) {
 
   ExecutorOptions options;
   options.num_threads = threads;
+  options.device = device;
   Executor exec(g, options);
   exec.set_input(x, data.x);
   exec.set_input(y, data.y);
   Optimizer sgd(OptimizerOptions::sgd(lr));
 
   std::printf(
-      "two spirals: %lld points, MLP 2-%lld-%lld-2 (tanh), SGD lr %g, %lld full-batch steps\n",
-      static_cast<long long>(n), static_cast<long long>(hidden), static_cast<long long>(hidden), lr,
-      static_cast<long long>(steps));
+      "two spirals on %s: %lld points, MLP 2-%lld-%lld-2 (tanh), SGD lr %g, %lld full-batch "
+      "steps\n",
+      device.str().c_str(), static_cast<long long>(n), static_cast<long long>(hidden),
+      static_cast<long long>(hidden), lr, static_cast<long long>(steps));
   const auto start = std::chrono::steady_clock::now();
   const std::int64_t report_every = std::max<std::int64_t>(1, steps / 15);
   for (std::int64_t step = 0; step < steps; ++step) {

@@ -12,6 +12,7 @@
 
 #include "myelin/device.hpp"
 #include "myelin/op.hpp"
+#include "myelin/tensor.hpp"
 
 namespace myelin {
 class StepLog;
@@ -21,6 +22,8 @@ namespace myelin::cuda {
 
 // CUDA runtime version this library was compiled against (CUDART_VERSION).
 int runtime_version_built();
+// "major.minor.patch" of the cuBLAS library loaded.
+std::string cublas_version();
 // Usable devices; 0 (with the reason in *why) when there is no driver or no device.
 int device_count(std::string* why);
 // Throws a clear myelin::Error unless `index` names a usable device.
@@ -40,6 +43,8 @@ void begin_node(DeviceContext& dc, int node);
 void begin_forward(DeviceContext& dc, std::uint64_t step);
 // Waits for the stream and raises any error a kernel recorded.
 void synchronize(DeviceContext& dc);
+// Rows of device logits [N, C] whose argmax is the label (labels int32/int64, any device).
+std::int64_t count_correct(const Tensor& logits, const Tensor& labels);
 // The training loop's asynchronous readback of losses and gradient norms (backends/step_log.hpp).
 std::unique_ptr<StepLog> make_step_log(DeviceContext& dc, std::int64_t micro_batches);
 

@@ -17,15 +17,14 @@ namespace myelin::cuda {
 namespace {
 
 struct HostSlot {
-  float* losses = nullptr;  // pinned, micro_batches floats
-  double* norm = nullptr;   // pinned
+  float* losses = nullptr;              // pinned, micro_batches floats
+  double* norm = nullptr;               // pinned
   DeviceErrorRecord* errors = nullptr;  // pinned
 };
 
 class DeviceStepLog final : public StepLog {
  public:
-  DeviceStepLog(DeviceContext& dc, std::int64_t micro_batches)
-      : dc_(dc), capacity_(micro_batches) {
+  DeviceStepLog(DeviceContext& dc, std::int64_t micro_batches) : dc_(dc), capacity_(micro_batches) {
     DeviceGuard guard(dc_.device);
     const std::size_t loss_bytes = sizeof(float) * static_cast<std::size_t>(capacity_);
     try {
@@ -77,7 +76,8 @@ class DeviceStepLog final : public StepLog {
                                       dc_.stream));
     const double* norm = fused_norm_device(optimizer);
     if (norm != nullptr) {
-      MYELIN_CUDA_CHECK(cudaMemcpyAsync(h.norm, norm, sizeof(double), cudaMemcpyDeviceToHost, dc_.stream));
+      MYELIN_CUDA_CHECK(
+          cudaMemcpyAsync(h.norm, norm, sizeof(double), cudaMemcpyDeviceToHost, dc_.stream));
     } else {
       *h.norm = 0.0;
     }
@@ -97,7 +97,8 @@ class DeviceStepLog final : public StepLog {
       return true;
     }
     if (pending_.empty()) return false;
-    if (!wait && cudaEventQuery(events_[pending_.front().buffer]) == cudaErrorNotReady) return false;
+    if (!wait && cudaEventQuery(events_[pending_.front().buffer]) == cudaErrorNotReady)
+      return false;
     finish(pending_.front(), /*keep=*/false);
     loss = taken_.first;
     grad_norm = taken_.second;
