@@ -320,6 +320,14 @@ void Executor::set_input(Value input, const Tensor& tensor) {
   if (!bound.defined() || bound.shape() != tensor.shape() || bound.dtype() != t) {
     bound = m.allocate(tensor.shape(), t);
   }
+#if defined(MYELIN_WITH_CUDA)
+  if (m.device_ctx) {  // in stream order: no wait for the device's current work
+    const bool on_device = tensor.device().is_cuda() && tensor.dtype() == t;
+    cuda::upload(*m.device_ctx, bound, on_device ? tensor : tensor.to(Device::cpu()).to(t),
+                 input.id);
+    return;
+  }
+#endif
   bound.copy_from(tensor);
 }
 

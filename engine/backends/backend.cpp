@@ -22,7 +22,8 @@ DeviceContext& context(DeviceContext* device) {
 #endif
 }  // namespace
 
-void accumulate(Backend backend, Tensor& dst, const Tensor& src, DeviceContext* device) {
+void accumulate(Backend backend, Tensor& dst, const Tensor& src,
+                [[maybe_unused]] DeviceContext* device) {
   if (backend == Backend::kCpu) return cpu::accumulate(dst, src);
 #if defined(MYELIN_WITH_CUDA)
   return cuda::accumulate(context(device), dst, src);
@@ -31,7 +32,7 @@ void accumulate(Backend backend, Tensor& dst, const Tensor& src, DeviceContext* 
 #endif
 }
 
-void zero(Backend backend, Tensor& t, DeviceContext* device) {
+void zero(Backend backend, Tensor& t, [[maybe_unused]] DeviceContext* device) {
   if (backend == Backend::kCpu) return t.zero();
 #if defined(MYELIN_WITH_CUDA)
   return cuda::zero(context(device), t);
@@ -47,7 +48,7 @@ void optimizer_update(Backend backend, const UpdateConstants<double>& k, Tensor&
   cpu::optimizer_update(k, w, g, slots);
 }
 
-double sum_of_squares(Backend backend, const Tensor& t, DeviceContext* device) {
+double sum_of_squares(Backend backend, const Tensor& t, [[maybe_unused]] DeviceContext* device) {
   if (backend == Backend::kCpu) return cpu::sum_of_squares(t);
 #if defined(MYELIN_WITH_CUDA)
   return cuda::sum_of_squares(context(device), t);
@@ -56,7 +57,7 @@ double sum_of_squares(Backend backend, const Tensor& t, DeviceContext* device) {
 #endif
 }
 
-void scale(Backend backend, Tensor& t, double factor, DeviceContext* device) {
+void scale(Backend backend, Tensor& t, double factor, [[maybe_unused]] DeviceContext* device) {
   if (backend == Backend::kCpu) return cpu::scale(t, factor);
 #if defined(MYELIN_WITH_CUDA)
   return cuda::scale(context(device), t, factor);
@@ -65,7 +66,7 @@ void scale(Backend backend, Tensor& t, double factor, DeviceContext* device) {
 #endif
 }
 
-void clamp(Backend backend, Tensor& t, double limit, DeviceContext* device) {
+void clamp(Backend backend, Tensor& t, double limit, [[maybe_unused]] DeviceContext* device) {
   if (backend == Backend::kCpu) return cpu::clamp(t, limit);
 #if defined(MYELIN_WITH_CUDA)
   return cuda::clamp(context(device), t, limit);

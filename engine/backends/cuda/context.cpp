@@ -62,6 +62,11 @@ void DeviceContext::release() noexcept {
   }
   lt_plans.clear();
   if (stream) cudaStreamSynchronize(stream);
+  for (auto& [slot, staging] : staging_) {
+    if (staging.host) cudaFreeHost(staging.host);
+    if (staging.done) cudaEventDestroy(staging.done);
+  }
+  staging_.clear();
   if (lt) cublasLtDestroy(lt);
   if (cublas) cublasDestroy(cublas);
   for (void* p : {workspace, scratch_, static_cast<void*>(step), static_cast<void*>(errors)}) {
@@ -91,6 +96,27 @@ void* DeviceContext::scratch(std::size_t bytes) {
   MYELIN_CUDA_CHECK(cudaMallocAsync(&scratch_, size, stream));
   scratch_bytes_ = size;
   return scratch_;
+}
+
+void DeviceContext::upload(void* device_dst, const void* host_src, std::size_t bytes, int slot) {
+  if (bytes == 0) return;
+  cuda::DeviceGuard guard(device);
+  Staging& st = staging_[slot];
+  if (st.done == nullptr) {
+    MYELIN_CUDA_CHECK(cudaEventCreateWithFlags(&st.done, cudaEventDisableTiming));
+  } else {
+    MYELIN_CUDA_CHECK(cudaEventSynchronize(st.done));  // the previous copy has left the buffer
+  }
+  if (st.bytes < bytes) {
+    if (st.host) MYELIN_CUDA_CHECK(cudaFreeHost(st.host));
+    st.host = nullptr;
+    st.bytes = 0;
+    MYELIN_CUDA_CHECK(cudaMallocHost(&st.host, bytes));
+    st.bytes = bytes;
+  }
+  std::memcpy(st.host, host_src, bytes);
+  MYELIN_CUDA_CHECK(cudaMemcpyAsync(device_dst, st.host, bytes, cudaMemcpyHostToDevice, stream));
+  MYELIN_CUDA_CHECK(cudaEventRecord(st.done, stream));
 }
 
 void DeviceContext::synchronize() {
@@ -150,6 +176,16 @@ void begin_forward(DeviceContext& dc, std::uint64_t step) {
 
 void synchronize(DeviceContext& dc) {
   dc.synchronize();
+}
+
+void upload(DeviceContext& dc, Tensor& device_dst, const Tensor& src, int slot) {
+  if (src.device().is_cpu()) {
+    dc.upload(device_dst.raw(), src.raw(), src.nbytes(), slot);
+  } else {  // already on a device: a copy in stream order
+    DeviceGuard guard(dc.device);
+    MYELIN_CUDA_CHECK(cudaMemcpyAsync(device_dst.raw(), src.raw(), src.nbytes(),
+                                      cudaMemcpyDefault, dc.stream));
+  }
 }
 
 }  // namespace cuda

@@ -43,6 +43,10 @@ struct DeviceContext {
   // A device buffer of at least `bytes` for temporaries of the current kernel sequence.
   // Grows on demand (stream-ordered, so earlier kernels keep their old buffer until done).
   void* scratch(std::size_t bytes);
+  // Copies host data to device memory in stream order, through a pinned staging buffer of its
+  // own per `slot` (an input): the host waits only while that slot's previous copy is still
+  // pending, so batch uploads overlap the device's work on the previous step.
+  void upload(void* device_dst, const void* host_src, std::size_t bytes, int slot);
   // Waits for the stream and raises any error a kernel recorded.
   void synchronize();
   // After a launch: checks the launch status, and with MYELIN_SYNC_DEBUG=1 waits for the
@@ -62,6 +66,12 @@ struct DeviceContext {
 
   void* scratch_ = nullptr;
   std::size_t scratch_bytes_ = 0;
+  struct Staging {
+    void* host = nullptr;  // pinned
+    std::size_t bytes = 0;
+    cudaEvent_t done = nullptr;  // the last copy out of it
+  };
+  std::map<int, Staging> staging_;
   bool sync_debug_ = false;
 };
 

@@ -43,6 +43,9 @@ void begin_node(DeviceContext& dc, int node);
 void begin_forward(DeviceContext& dc, std::uint64_t step);
 // Waits for the stream and raises any error a kernel recorded.
 void synchronize(DeviceContext& dc);
+// device_dst = src (same shape and type; src on the host or a device), in stream order; host
+// data goes through slot `slot`'s pinned staging buffer (see DeviceContext::upload).
+void upload(DeviceContext& dc, Tensor& device_dst, const Tensor& src, int slot);
 // Rows of device logits [N, C] whose argmax is the label (labels int32/int64, any device).
 std::int64_t count_correct(const Tensor& logits, const Tensor& labels);
 // The training loop's asynchronous readback of losses and gradient norms (backends/step_log.hpp).
