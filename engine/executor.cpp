@@ -253,6 +253,24 @@ Tensor& Executor::Impl::grad_buffer(Value v) {
   return g;
 }
 
+const Tensor& Executor::Impl::computed(Value v) const {
+  const Tensor& t = values[idx(v)];
+  if (!t.defined()) fail("value '", graph->name(v), "' has not been computed (run forward first)");
+  return t;
+}
+
+void Executor::Impl::upload(Tensor& dst, const Tensor& src, int slot) {
+#if defined(MYELIN_WITH_CUDA)
+  if (device_ctx) {  // in stream order: no wait for the device's current work
+    const bool on_device = src.device().is_cuda() && src.dtype() == dst.dtype();
+    cuda::upload(*device_ctx, dst, on_device ? src : src.to(Device::cpu()).to(dst.dtype()), slot);
+    return;
+  }
+#endif
+  (void)slot;
+  dst.copy_from(src);
+}
+
 Tensor Executor::Impl::allocate(const Shape& shape, DType dtype) const {
   if (!options.guard_words) return Tensor::empty(shape, dtype, options.device);
   const std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
@@ -320,15 +338,7 @@ void Executor::set_input(Value input, const Tensor& tensor) {
   if (!bound.defined() || bound.shape() != tensor.shape() || bound.dtype() != t) {
     bound = m.allocate(tensor.shape(), t);
   }
-#if defined(MYELIN_WITH_CUDA)
-  if (m.device_ctx) {  // in stream order: no wait for the device's current work
-    const bool on_device = tensor.device().is_cuda() && tensor.dtype() == t;
-    cuda::upload(*m.device_ctx, bound, on_device ? tensor : tensor.to(Device::cpu()).to(t),
-                 input.id);
-    return;
-  }
-#endif
-  bound.copy_from(tensor);
+  m.upload(bound, tensor, input.id);
 }
 
 void Executor::forward(Mode mode, std::uint64_t step) {
@@ -374,7 +384,7 @@ void Executor::forward(Mode mode, std::uint64_t step) {
 }
 
 void Executor::backward(Value loss, bool accumulate) {
-  const Tensor& out = value(loss);
+  const Tensor& out = impl_->computed(loss);
   if (out.numel() != 1) {
     fail("backward: '", impl_->graph->name(loss), "' has shape ", out.shape().str(),
          "; a loss is a scalar (pass a seed gradient for other outputs)");
@@ -386,7 +396,7 @@ void Executor::backward(Value output, const Tensor& seed_grad, bool accumulate) 
   Impl& m = *impl_;
   Graph& g = *m.graph;
   if (!m.has_forward) fail("backward: run forward first");
-  const Tensor& out = value(output);
+  const Tensor& out = m.computed(output);
   if (seed_grad.shape() != out.shape()) {
     fail("backward: the seed gradient is ", seed_grad.shape().str(), " but '", g.name(output),
          "' is ", out.shape().str());
@@ -407,10 +417,11 @@ void Executor::backward(Value output, const Tensor& seed_grad, bool accumulate) 
   const bool seeded = m.requires_grad[idx(output)] != 0;
   if (seeded) {
     if (m.grad_written[idx(output)]) {  // accumulating into an input or parameter
-      backend::accumulate(m.backend, m.grads[idx(output)],
-                          seed_grad.to(out.dtype()).to(m.options.device), m.device_ctx.get());
+      Tensor seed = m.allocate(out.shape(), out.dtype());
+      m.upload(seed, seed_grad, -1);
+      backend::accumulate(m.backend, m.grads[idx(output)], seed, m.device_ctx.get());
     } else {
-      m.grad_buffer(output).copy_from(seed_grad);
+      m.upload(m.grad_buffer(output), seed_grad, -1 - output.id);
       m.grad_written[idx(output)] = 1;
     }
   }

@@ -43,6 +43,10 @@ struct Executor::Impl {
   void infer_shapes();
   OpContext make_context(int node_index, Mode mode, std::uint64_t step);
   Tensor& grad_buffer(Value v);
+  // The value of the last forward pass, without waiting for the device.
+  const Tensor& computed(Value v) const;
+  // dst = src in stream order (on CUDA through the pinned staging buffer of `slot`).
+  void upload(Tensor& dst, const Tensor& src, int slot);
   // A buffer on the executor's device (with guard regions when asked for).
   Tensor allocate(const Shape& shape, DType dtype) const;
   // Raises an error naming the node when a guard region of one of its tensors changed.
