@@ -32,6 +32,11 @@ if(NOT MYELIN_CUDA STREQUAL "OFF")
     find_package(CUDAToolkit REQUIRED)
     # Thrust and CUB: CUDA 13 keeps them under the toolkit's cccl folder, with a CMake package.
     find_package(CCCL CONFIG REQUIRED HINTS "${CUDAToolkit_LIBRARY_DIR}/cmake")
+    # The baseline of the benchmarks; optional.
+    find_package(CUDNN QUIET)
+    if(CUDNN_FOUND)
+      message(STATUS "cuDNN ${CUDNN_VERSION} found (benchmark baseline)")
+    endif()
     set(MYELIN_WITH_CUDA ON)
   elseif(MYELIN_CUDA STREQUAL "ON")
     message(FATAL_ERROR "MYELIN_CUDA=ON but no CUDA compiler (nvcc) was found; install the CUDA "
