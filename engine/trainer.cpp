@@ -64,37 +64,35 @@ std::vector<std::int64_t> Trainer::epoch_order(std::int64_t epoch, std::int64_t 
   return order;
 }
 
-std::int64_t Trainer::check_data(const Graph& graph,
-                                 const std::vector<std::pair<Value, Tensor>>& data) {
-  if (data.empty()) fail("trainer: no data given");
-  std::int64_t rows = -1;
-  for (const auto& [v, t] : data) {
+BatchSource::~BatchSource() = default;
+
+TensorSource::TensorSource(const Graph& graph, std::vector<std::pair<Value, Tensor>> data)
+    : data_(std::move(data)) {
+  if (data_.empty()) fail("trainer: no data given");
+  rows_ = -1;
+  for (const auto& [v, t] : data_) {
     const ValueInfo& info = graph.info(v);
     if (info.kind != ValueKind::kInput) fail("trainer: '", info.name, "' is not a graph input");
     if (!t.defined() || t.shape().rank() < 1) {
       fail("trainer: the data for '", info.name, "' needs a first (row) dimension");
     }
     if (!t.device().is_cpu()) fail("trainer: the data for '", info.name, "' must be on the host");
-    if (rows >= 0 && t.shape()[0] != rows) {
+    if (rows_ >= 0 && t.shape()[0] != rows_) {
       fail("trainer: the data for '", info.name, "' has ", t.shape()[0], " rows, the first input ",
-           rows);
+           rows_);
     }
-    rows = t.shape()[0];
+    rows_ = t.shape()[0];
   }
-  if (rows == 0) fail("trainer: the data has no rows");
-  return rows;
+  if (rows_ == 0) fail("trainer: the data has no rows");
+  buffers_.resize(data_.size());
 }
 
-void Trainer::bind_batch(const std::vector<std::pair<Value, Tensor>>& data,
-                         const std::vector<std::int64_t>& order, std::int64_t begin,
-                         std::int64_t end) {
-  batch_buffers_.resize(data.size());
-  const std::int64_t count = end - begin;
-  for (std::size_t k = 0; k < data.size(); ++k) {
-    const Tensor& src = data[k].second;
+void TensorSource::bind(Executor& executor, const std::int64_t* indices, std::int64_t count) {
+  for (std::size_t k = 0; k < data_.size(); ++k) {
+    const Tensor& src = data_[k].second;
     std::vector<std::int64_t> dims = src.shape().dims();
     dims[0] = count;
-    Tensor& batch = batch_buffers_[k];
+    Tensor& batch = buffers_[k];
     if (!batch.defined() || batch.shape() != Shape(dims) || batch.dtype() != src.dtype()) {
       batch = Tensor::empty(Shape(dims), src.dtype());
     }
@@ -102,15 +100,27 @@ void Trainer::bind_batch(const std::vector<std::pair<Value, Tensor>>& data,
     const auto* from = static_cast<const unsigned char*>(src.raw());
     auto* to = static_cast<unsigned char*>(batch.raw());
     for (std::int64_t r = 0; r < count; ++r) {
-      const auto row = static_cast<std::size_t>(order[static_cast<std::size_t>(begin + r)]);
+      const auto row = static_cast<std::size_t>(indices[r]);
       std::memcpy(to + static_cast<std::size_t>(r) * row_bytes, from + row * row_bytes, row_bytes);
     }
-    executor_.set_input(data[k].first, batch);
+    executor.set_input(data_[k].first, batch);
   }
 }
 
 void Trainer::fit(const std::vector<std::pair<Value, Tensor>>& data) {
-  const std::int64_t rows = check_data(graph_, data);
+  TensorSource source(graph_, data);
+  fit(source);
+}
+
+double Trainer::evaluate(const std::vector<std::pair<Value, Tensor>>& data,
+                         std::int64_t batch_size) {
+  TensorSource source(graph_, data);
+  return evaluate(source, batch_size);
+}
+
+void Trainer::fit(BatchSource& source) {
+  const std::int64_t rows = source.rows();
+  if (rows <= 0) fail("trainer: the data has no rows");
   const std::int64_t batch = options_.batch_size;
   const std::int64_t batches = options_.drop_last ? rows / batch : (rows + batch - 1) / batch;
   if (batches == 0) {
@@ -159,7 +169,7 @@ void Trainer::fit(const std::vector<std::pair<Value, Tensor>>& data) {
       for (std::int64_t k = 0; k < group; ++k) {
         const std::int64_t b = first + k;
         const std::int64_t begin = b * batch, end = std::min(rows, begin + batch);
-        bind_batch(data, order, begin, end);
+        source.bind(executor_, order.data() + begin, end - begin);
         executor_.forward(Mode::kTrain, static_cast<std::uint64_t>(position_.forward_passes++));
         log->add_loss(exec.values[static_cast<std::size_t>(loss_.id)],
                       1.0 / static_cast<double>(group));
@@ -199,16 +209,16 @@ void Trainer::fit(const std::vector<std::pair<Value, Tensor>>& data) {
   }
 }
 
-double Trainer::evaluate(const std::vector<std::pair<Value, Tensor>>& data,
-                         std::int64_t batch_size) {
-  const std::int64_t rows = check_data(graph_, data);
+double Trainer::evaluate(BatchSource& source, std::int64_t batch_size) {
+  const std::int64_t rows = source.rows();
+  if (rows <= 0) fail("trainer: the data has no rows");
   const std::int64_t batch = batch_size > 0 ? batch_size : options_.batch_size;
   std::vector<std::int64_t> order(static_cast<std::size_t>(rows));
   for (std::int64_t i = 0; i < rows; ++i) order[static_cast<std::size_t>(i)] = i;
   double total = 0.0;
   for (std::int64_t begin = 0; begin < rows; begin += batch) {
     const std::int64_t end = std::min(rows, begin + batch);
-    bind_batch(data, order, begin, end);
+    source.bind(executor_, order.data() + begin, end - begin);
     executor_.forward(Mode::kEval, static_cast<std::uint64_t>(position_.forward_passes));
     total += executor_.value(loss_).item() * static_cast<double>(end - begin);
   }

@@ -56,6 +56,30 @@ struct EpochInfo {
   double samples_per_second = 0.0;
 };
 
+// Where training rows come from. The Trainer asks for mini-batches by row index; a source binds
+// them to the graph's inputs (and may transform them on the way: gather compact uint8 images and
+// normalise them, say).
+class MYELIN_API BatchSource {
+ public:
+  virtual ~BatchSource();
+  virtual std::int64_t rows() const = 0;
+  // Binds rows indices[0..count) as one batch with executor.set_input.
+  virtual void bind(Executor& executor, const std::int64_t* indices, std::int64_t count) = 0;
+};
+
+// Tensors with the same number of rows, one per graph input, gathered row by row.
+class MYELIN_API TensorSource : public BatchSource {
+ public:
+  explicit TensorSource(const Graph& graph, std::vector<std::pair<Value, Tensor>> data);
+  std::int64_t rows() const override { return rows_; }
+  void bind(Executor& executor, const std::int64_t* indices, std::int64_t count) override;
+
+ private:
+  std::vector<std::pair<Value, Tensor>> data_;
+  std::vector<Tensor> buffers_;
+  std::int64_t rows_ = 0;
+};
+
 // The mini-batch training loop: shuffling, batching, gradient accumulation, clipping, the
 // learning-rate schedule, and callbacks per update and per epoch.
 class MYELIN_API Trainer {
@@ -65,8 +89,10 @@ class MYELIN_API Trainer {
   // Trains on `data` (one tensor per graph input the loss needs, all with the same number of
   // rows) from the current position to the end of options.epochs.
   void fit(const std::vector<std::pair<Value, Tensor>>& data);
+  void fit(BatchSource& source);
   // Mean of the loss over `data` in eval mode (batches weighted by their size).
   double evaluate(const std::vector<std::pair<Value, Tensor>>& data, std::int64_t batch_size = 0);
+  double evaluate(BatchSource& source, std::int64_t batch_size = 0);
 
   std::function<void(const StepInfo&)> on_step;
   std::function<void(const EpochInfo&)> on_epoch;
@@ -81,10 +107,6 @@ class MYELIN_API Trainer {
   std::vector<std::int64_t> epoch_order(std::int64_t epoch, std::int64_t rows) const;
 
  private:
-  void bind_batch(const std::vector<std::pair<Value, Tensor>>& data,
-                  const std::vector<std::int64_t>& order, std::int64_t begin, std::int64_t end);
-  static std::int64_t check_data(const Graph& graph,
-                                 const std::vector<std::pair<Value, Tensor>>& data);
 
   Graph& graph_;
   Value loss_;
@@ -93,7 +115,6 @@ class MYELIN_API Trainer {
   Executor executor_;
   TrainPosition position_;
   bool stop_ = false;
-  std::vector<Tensor> batch_buffers_;
 };
 
 }  // namespace myelin

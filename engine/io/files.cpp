@@ -1,0 +1,53 @@
+// Reading whole files, and gzip.
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "myelin/error.hpp"
+#include "myelin/io.hpp"
+
+namespace myelin {
+
+std::vector<unsigned char> gunzip(const std::vector<unsigned char>& data, const std::string& name) {
+  z_stream stream{};
+  // 16 + MAX_WBITS: expect a gzip wrapper (header and CRC-checked trailer).
+  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) fail(name, ": cannot start gzip decoding");
+  std::vector<unsigned char> out;
+  std::vector<unsigned char> chunk(1 << 16);
+  stream.next_in = const_cast<Bytef*>(data.data());
+  stream.avail_in = static_cast<uInt>(data.size());
+  int status = Z_OK;
+  while (status != Z_STREAM_END) {
+    stream.next_out = chunk.data();
+    stream.avail_out = static_cast<uInt>(chunk.size());
+    status = inflate(&stream, Z_NO_FLUSH);
+    if (status != Z_OK && status != Z_STREAM_END) {
+      const std::string why = status == Z_BUF_ERROR ? std::string("the compressed data is truncated")
+                              : stream.msg != nullptr ? std::string(stream.msg)
+                                                      : "zlib error " + std::to_string(status);
+      inflateEnd(&stream);
+      fail(name, ": bad gzip data: ", why);
+    }
+    out.insert(out.end(), chunk.begin(), chunk.begin() + (chunk.size() - stream.avail_out));
+    if (status != Z_STREAM_END && stream.avail_in == 0 && stream.avail_out != 0) {
+      inflateEnd(&stream);
+      fail(name, ": bad gzip data: the compressed data is truncated");
+    }
+  }
+  inflateEnd(&stream);
+  return out;
+}
+
+std::vector<unsigned char> read_file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, ": cannot open (", std::strerror(errno), ")");
+  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)),
+                                   std::istreambuf_iterator<char>());
+  if (in.bad()) fail(path, ": read error");
+  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) return gunzip(bytes, path);
+  return bytes;
+}
+
+}  // namespace myelin

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "myelin/export.hpp"
+#include "myelin/tensor.hpp"
+
+namespace myelin {
+
+// Readers of data files. Every problem (a missing file, a wrong magic number, a truncated file,
+// sizes that do not match) is a myelin::Error naming the file and what is wrong.
+
+// The whole file, inflated if it is gzip-compressed (detected by its magic bytes).
+MYELIN_API std::vector<unsigned char> read_file_bytes(const std::string& path);
+// Inflates gzip data held in memory; `name` is used in error messages.
+MYELIN_API std::vector<unsigned char> gunzip(const std::vector<unsigned char>& data,
+                                             const std::string& name);
+
+// IDX, the MNIST format (gzip or raw): magic 0x00 0x00 <type> <rank>, big-endian dimensions,
+// big-endian data. unsigned byte data stays uint8; int32 becomes int32; float and double
+// become float32 and float64; signed bytes and shorts become int32.
+MYELIN_API Tensor read_idx(const std::string& path);
+MYELIN_API Tensor parse_idx(const std::vector<unsigned char>& bytes, const std::string& name);
+
+// NumPy .npy (versions 1.0 to 3.0), C order, types <f4 <f8 <i4 <i8 |u1 (and |i1, <i2, <u2 read
+// as int32), little-endian.
+MYELIN_API Tensor read_npy(const std::string& path);
+MYELIN_API Tensor parse_npy(const std::vector<unsigned char>& bytes, const std::string& name);
+MYELIN_API void write_npy(const std::string& path, const Tensor& tensor);
+
+// CSV of numbers, comma-separated, one row per line; a first line that is not numeric is a
+// header and is skipped. Every row must have the same number of fields. float32 [rows, cols].
+struct CsvTable {
+  Tensor values;
+  std::vector<std::string> header;  // empty when the file has none
+};
+MYELIN_API CsvTable read_csv(const std::string& path);
+MYELIN_API CsvTable parse_csv(const std::string& text, const std::string& name);
+
+}  // namespace myelin
