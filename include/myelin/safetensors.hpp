@@ -14,7 +14,7 @@ namespace myelin {
 // {string: string}, "<name>": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]},
 // ...}, possibly padded with spaces), then the tensors' bytes; offsets count from the end of the
 // header. myelin reads and writes F32, F64, I32, I64 and U8 (BOOL is read as uint8).
-struct SafeTensors {
+struct MYELIN_API SafeTensors {
   std::vector<std::pair<std::string, Tensor>> tensors;  // in file order of their data
   std::map<std::string, std::string> metadata;
 

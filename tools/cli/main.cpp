@@ -48,6 +48,16 @@ namespace {
 void usage(std::ostream& out) {
   out << "usage: myelin <command> [options]\n"
          "commands:\n"
+         "  train [--spec SPEC.json] [--out DIR]   train a model (default: an MLP on "
+         "Fashion-MNIST)\n"
+         "            --resume DIR  continue a stopped run exactly where it stopped\n"
+         "            --init FILE   start from these weights    --freeze 0,4  keep layers fixed\n"
+         "            --epochs N  --device auto|cpu|cuda[:N]  --limit N (first N training rows)\n"
+         "            --stop-after N (updates, then checkpoint and stop, as Ctrl-C does)\n"
+         "  eval RUN_DIR [--baseline-error X] [--checkpoint FILE]\n"
+         "            test accuracy, per-class precision/recall/F1, macro-F1, confusion matrix,\n"
+         "            bias and variance\n"
+         "  gradcheck SPEC.json [--batch N] [--elements N]   gradient check of a whole model\n"
          "  spirals   train an MLP on the two-spirals problem\n"
          "            --steps N (3000) --lr X (0.3) --hidden N (64) --seed N (0) --threads N\n"
          "            --device cpu|cuda[:N] (cpu)\n"
@@ -65,6 +75,9 @@ int main(int argc, char** argv) {
   const Args args(argv + 2, argv + argc);
   try {
     if (command == "info") return run_info(args);
+    if (command == "train") return run_train(args);
+    if (command == "eval") return run_eval(args);
+    if (command == "gradcheck") return run_gradcheck(args);
     if (command == "spirals") return run_spirals(args);
     std::cerr << "myelin: unknown command '" << command << "'\n";
     usage(std::cerr);

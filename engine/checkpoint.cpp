@@ -1,0 +1,95 @@
+#include "myelin/checkpoint.hpp"
+
+#include <set>
+
+#include "myelin/error.hpp"
+#include "myelin/safetensors.hpp"
+
+namespace myelin {
+
+void save_model(const std::string& path, SequentialModel& model, Executor* executor,
+                std::int64_t step, std::int64_t epoch,
+                const std::map<std::string, std::string>& metadata) {
+  if (executor != nullptr) executor->write_back();
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (const auto& [name, value] : model.state)
+    tensors.emplace_back(name, model.graph.tensor(value));
+  std::map<std::string, std::string> meta = metadata;
+  meta["format"] = kCheckpointFormat;
+  meta["format_version"] = kCheckpointVersion;
+  meta["step"] = std::to_string(step);
+  meta["epoch"] = std::to_string(epoch);
+  write_safetensors(path, tensors, meta);
+}
+
+std::map<std::string, std::string> load_model(const std::string& path, SequentialModel& model) {
+  const SafeTensors file = read_safetensors(path);
+  std::set<std::string> expected;
+  for (const auto& [name, value] : model.state) {
+    expected.insert(name);
+    if (!file.contains(name)) {
+      fail(path, ": the checkpoint does not match the spec: it has no '", name, "' (",
+           model.graph.shape(value).str(), ")");
+    }
+    const Tensor& t = file.at(name);
+    Tensor& dst = model.graph.tensor(value);
+    if (t.shape() != dst.shape() || t.dtype() != dst.dtype()) {
+      fail(path, ": the checkpoint does not match the spec: '", name, "' is ", t.shape().str(), " ",
+           dtype_name(t.dtype()), ", the model's is ", dst.shape().str(), " ",
+           dtype_name(dst.dtype()));
+    }
+  }
+  for (const auto& [name, t] : file.tensors) {
+    if (expected.count(name) == 0) {
+      fail(path, ": the checkpoint does not match the spec: it has '", name, "' ", t.shape().str(),
+           ", which the model does not");
+    }
+  }
+  for (const auto& [name, value] : model.state) model.graph.tensor(value).copy_from(file.at(name));
+  return file.metadata;
+}
+
+void save_training_state(const std::string& path, const Optimizer& optimizer,
+                         const TrainPosition& position) {
+  const std::map<std::string, std::string> meta = {
+      {"format", kCheckpointFormat},
+      {"format_version", kCheckpointVersion},
+      {"content", "optimizer and data position"},
+      {"optimizer", optimizer_kind_name(optimizer.kind())},
+      {"epoch", std::to_string(position.epoch)},
+      {"batch", std::to_string(position.batch)},
+      {"forward_passes", std::to_string(position.forward_passes)},
+      {"lr_scale", std::to_string(optimizer.lr_scale())}};
+  write_safetensors(path, optimizer.state_dict(), meta);
+}
+
+TrainPosition load_training_state(const std::string& path, Optimizer& optimizer) {
+  const SafeTensors file = read_safetensors(path);
+  auto number = [&](const char* key) {
+    auto it = file.metadata.find(key);
+    if (it == file.metadata.end())
+      fail(path, ": training state has no '", key, "' in its metadata");
+    try {
+      std::size_t used = 0;
+      const long long v = std::stoll(it->second, &used);
+      if (used != it->second.size() || v < 0) throw std::invalid_argument("");
+      return static_cast<std::int64_t>(v);
+    } catch (const std::exception&) {
+      fail(path, ": training state metadata '", key, "' = '", it->second, "' is not a count");
+    }
+  };
+  auto kind = file.metadata.find("optimizer");
+  if (kind == file.metadata.end() || kind->second != optimizer_kind_name(optimizer.kind())) {
+    fail(path, ": the training state is for optimizer '",
+         kind == file.metadata.end() ? std::string("?") : kind->second, "', the spec uses '",
+         optimizer_kind_name(optimizer.kind()), "'");
+  }
+  TrainPosition position;
+  position.epoch = number("epoch");
+  position.batch = number("batch");
+  position.forward_passes = number("forward_passes");
+  optimizer.load_state_dict(file.tensors);
+  return position;
+}
+
+}  // namespace myelin

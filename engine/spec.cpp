@@ -1,0 +1,586 @@
+#include "myelin/spec.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "myelin/io.hpp"
+#include "util/strings.hpp"
+
+namespace myelin {
+
+SpecError::~SpecError() = default;
+
+namespace {
+
+using Json = nlohmann::json;
+
+const char* json_type(const Json& j) {
+  switch (j.type()) {
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::boolean:
+      return "a boolean";
+    case Json::value_t::string:
+      return "a string";
+    case Json::value_t::array:
+      return "a list";
+    case Json::value_t::object:
+      return "an object";
+    default:
+      return "a number";
+  }
+}
+
+// Reads the fields of one JSON object strictly: unknown keys, wrong types and values out of
+// range are SpecErrors naming the field's path ("layers[2].p").
+class Fields {
+ public:
+  Fields(const Json& object, std::string path, const std::string& source,
+         std::vector<std::string> allowed)
+      : object_(object), path_(std::move(path)), source_(source) {
+    if (!object.is_object()) error("", "expected an object, got ", json_type(object));
+    for (const auto& item : object.items()) {
+      bool known = false;
+      for (const std::string& a : allowed) known = known || a == item.key();
+      if (!known) {
+        error(item.key(), "unknown field", did_you_mean(item.key(), allowed),
+              allowed.empty() ? std::string(" (this takes no fields)") : std::string());
+      }
+    }
+  }
+
+  template <typename... Args>
+  [[noreturn]] void error(const std::string& key, const Args&... parts) const {
+    std::string where = path_;
+    if (!key.empty()) where += (where.empty() ? "" : ".") + key;
+    throw SpecError(source_ + ": " + (where.empty() ? std::string() : where + ": ") +
+                    detail::concat(parts...));
+  }
+
+  bool has(const std::string& key) const { return object_.contains(key); }
+  const Json& at(const std::string& key) const { return object_.at(key); }
+
+  double number(const std::string& key, double fallback, double lo, double hi,
+                const char* range) const {
+    if (!has(key)) return fallback;
+    const Json& v = at(key);
+    if (!v.is_number())
+      error(key, "expected a number ", range, ", got ", json_type(v), " ", v.dump());
+    const double d = v.get<double>();
+    if (!(d >= lo && d <= hi) || !std::isfinite(d))
+      error(key, "expected a number ", range, ", got ", v.dump());
+    return d;
+  }
+
+  std::int64_t integer(const std::string& key, std::int64_t fallback, std::int64_t lo,
+                       std::int64_t hi) const {
+    if (!has(key)) return fallback;
+    const Json& v = at(key);
+    if (!v.is_number_integer()) {
+      error(key, "expected an integer in [", lo, ", ", hi, "], got ", json_type(v), " ", v.dump());
+    }
+    const std::int64_t i = v.get<std::int64_t>();
+    if (i < lo || i > hi) error(key, "expected an integer in [", lo, ", ", hi, "], got ", i);
+    return i;
+  }
+
+  bool boolean(const std::string& key, bool fallback) const {
+    if (!has(key)) return fallback;
+    const Json& v = at(key);
+    if (!v.is_boolean()) error(key, "expected true or false, got ", json_type(v), " ", v.dump());
+    return v.get<bool>();
+  }
+
+  std::string text(const std::string& key, const std::string& fallback,
+                   const std::vector<std::string>& choices = {}) const {
+    if (!has(key)) return fallback;
+    const Json& v = at(key);
+    if (!v.is_string()) error(key, "expected a string, got ", json_type(v), " ", v.dump());
+    const std::string s = v.get<std::string>();
+    if (!choices.empty()) {
+      bool ok = false;
+      std::string list;
+      for (const std::string& c : choices) {
+        ok = ok || c == s;
+        list += (list.empty() ? "" : ", ") + c;
+      }
+      if (!ok) error(key, "'", s, "' is not one of ", list, did_you_mean(s, choices));
+    }
+    return s;
+  }
+
+  const std::string& path() const { return path_; }
+  std::string child(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+  }
+
+ private:
+  const Json& object_;
+  std::string path_;
+  const std::string& source_;
+};
+
+const std::vector<std::string> kActivations = {
+    "identity", "relu", "leaky_relu", "sigmoid", "tanh", "elu", "abs", "gelu", "silu", "softplus"};
+
+Init parse_init(const Json& j, const std::string& path, const std::string& source) {
+  static const std::vector<std::string> kinds = {
+      "zeros",         "constant",        "uniform",        "normal", "xavier_uniform",
+      "xavier_normal", "kaiming_uniform", "kaiming_normal", "pytorch"};
+  Json object = j;
+  if (j.is_string()) {
+    object = Json::object();
+    object["type"] = j;
+  }
+  const Fields f(
+      object, path, source,
+      {"type", "value", "low", "high", "mean", "std", "gain", "nonlinearity", "a", "mode"});
+  const std::string type = f.text("type", "", kinds);
+  if (type.empty())
+    f.error("type",
+            "missing: one of zeros, constant, uniform, normal, xavier_uniform, "
+            "xavier_normal, kaiming_uniform, kaiming_normal, pytorch");
+  const double inf = INFINITY;
+  if (type == "zeros") return Init::zeros();
+  if (type == "constant") return Init::constant(f.number("value", 0.0, -inf, inf, "(any)"));
+  if (type == "uniform") {
+    const double low = f.number("low", -0.05, -inf, inf, "(any)");
+    const double high = f.number("high", 0.05, low, inf, ">= low");
+    return Init::uniform(low, high);
+  }
+  if (type == "normal") {
+    return Init::normal(f.number("mean", 0.0, -inf, inf, "(any)"),
+                        f.number("std", 0.01, 0.0, inf, ">= 0"));
+  }
+  if (type == "xavier_uniform")
+    return Init::xavier_uniform(f.number("gain", 1.0, 0.0, inf, ">= 0"));
+  if (type == "xavier_normal") return Init::xavier_normal(f.number("gain", 1.0, 0.0, inf, ">= 0"));
+  if (type == "pytorch") return Init::linear_default();
+  const std::string nl =
+      f.text("nonlinearity", "relu", {"linear", "sigmoid", "tanh", "relu", "leaky_relu"});
+  const Nonlinearity n = nl == "linear"    ? Nonlinearity::kLinear
+                         : nl == "sigmoid" ? Nonlinearity::kSigmoid
+                         : nl == "tanh"    ? Nonlinearity::kTanh
+                         : nl == "relu"    ? Nonlinearity::kRelu
+                                           : Nonlinearity::kLeakyRelu;
+  const double a = f.number("a", 0.0, 0.0, inf, ">= 0");
+  const FanMode mode = f.text("mode", "fan_in", {"fan_in", "fan_out"}) == "fan_in"
+                           ? FanMode::kFanIn
+                           : FanMode::kFanOut;
+  return type == "kaiming_uniform" ? Init::kaiming_uniform(n, a, mode)
+                                   : Init::kaiming_normal(n, a, mode);
+}
+
+LayerSpec parse_layer(const Json& j, const std::string& path, const std::string& source) {
+  if (!j.is_object()) {
+    throw SpecError(source + ": " + path +
+                    ": expected an object like {\"type\": \"linear\", \"out\": 10}, got " +
+                    json_type(j));
+  }
+  std::vector<std::string> types = {"linear", "batch_norm", "dropout"};
+  types.insert(types.end(), kActivations.begin(), kActivations.end());
+  std::string type;
+  if (j.contains("type")) {
+    Json probe_object = Json::object();
+    probe_object["type"] = j.at("type");
+    const Fields probe(probe_object, path, source, {"type"});
+    type = probe.text("type", "", types);
+  } else {
+    throw SpecError(source + ": " + path +
+                    ".type: missing (one of linear, batch_norm, dropout, relu, ...)");
+  }
+  std::vector<std::string> allowed = {"type"};
+  if (type == "linear") allowed.insert(allowed.end(), {"in", "out", "bias", "init", "bias_init"});
+  if (type == "batch_norm") allowed.insert(allowed.end(), {"momentum", "eps"});
+  if (type == "dropout") allowed.push_back("p");
+  if (type == "leaky_relu") allowed.push_back("negative_slope");
+  if (type == "elu") allowed.push_back("alpha");
+  if (type == "gelu") allowed.push_back("approximate");
+  if (type == "softplus") allowed.insert(allowed.end(), {"beta", "threshold"});
+  const Fields f(j, path, source, allowed);
+  LayerSpec l;
+  l.type = type;
+  const double inf = INFINITY;
+  if (type == "linear") {
+    if (!f.has("out")) f.error("out", "missing: the number of output features");
+    l.out = f.integer("out", 0, 1, std::int64_t{1} << 31);
+    l.in = f.integer("in", 0, 1, std::int64_t{1} << 31);
+    l.bias = f.boolean("bias", true);
+    if (f.has("init")) l.weight_init = parse_init(f.at("init"), f.child("init"), source);
+    if (f.has("bias_init"))
+      l.bias_init = parse_init(f.at("bias_init"), f.child("bias_init"), source);
+  } else if (type == "batch_norm") {
+    l.momentum = f.number("momentum", 0.1, 0.0, 1.0, "in [0, 1]");
+    l.eps = f.number("eps", 1e-5, 1e-300, inf, "> 0");
+  } else if (type == "dropout") {
+    l.p = f.number("p", 0.5, 0.0, 1.0, "in [0, 1]");
+  } else {
+    l.negative_slope = f.number("negative_slope", 0.01, -inf, inf, "(any)");
+    l.alpha = f.number("alpha", 1.0, -inf, inf, "(any)");
+    l.beta = f.number("beta", 1.0, 1e-300, inf, "> 0");
+    l.threshold = f.number("threshold", 20.0, -inf, inf, "(any)");
+    l.approximate = f.text("approximate", "none", {"none", "tanh"});
+  }
+  return l;
+}
+
+OptimizerOptions parse_optimizer(const Json& j, const std::string& source) {
+  const std::vector<std::string> kinds = {"sgd",     "momentum", "momentum_ema", "nesterov",
+                                          "rmsprop", "adagrad",  "adam",         "adamw"};
+  const Fields f(j, "optimizer", source,
+                 {"type", "lr", "momentum", "alpha", "beta1", "beta2", "eps", "lr_decay",
+                  "initial_accumulator", "centered", "amsgrad", "l2", "weight_decay"});
+  const std::string type = f.text("type", "adam", kinds);
+  OptimizerOptions o = type == "sgd"            ? OptimizerOptions::sgd()
+                       : type == "momentum"     ? OptimizerOptions::momentum_sgd()
+                       : type == "momentum_ema" ? OptimizerOptions::momentum_ema()
+                       : type == "nesterov"     ? OptimizerOptions::nesterov()
+                       : type == "rmsprop"      ? OptimizerOptions::rmsprop()
+                       : type == "adagrad"      ? OptimizerOptions::adagrad()
+                       : type == "adam"         ? OptimizerOptions::adam()
+                                                : OptimizerOptions::adamw();
+  const double inf = INFINITY;
+  o.lr = f.number("lr", o.lr, 0.0, inf, ">= 0");
+  o.momentum = f.number("momentum", o.momentum, 0.0, 0.999999, "in [0, 1)");
+  o.alpha = f.number("alpha", o.alpha, 0.0, 0.999999, "in [0, 1)");
+  o.beta1 = f.number("beta1", o.beta1, 0.0, 0.999999, "in [0, 1)");
+  o.beta2 = f.number("beta2", o.beta2, 0.0, 0.999999, "in [0, 1)");
+  o.eps = f.number("eps", o.eps, 0.0, inf, ">= 0");
+  o.lr_decay = f.number("lr_decay", o.lr_decay, 0.0, inf, ">= 0");
+  o.initial_accumulator = f.number("initial_accumulator", o.initial_accumulator, 0.0, inf, ">= 0");
+  o.centered = f.boolean("centered", o.centered);
+  o.amsgrad = f.boolean("amsgrad", o.amsgrad);
+  o.l2 = f.number("l2", o.l2, 0.0, inf, ">= 0");
+  o.weight_decay = f.number("weight_decay", o.weight_decay, 0.0, inf, ">= 0");
+  return o;
+}
+
+LrSchedule parse_schedule(const Json& j, const std::string& source, std::int64_t epochs) {
+  const Fields f(j, "schedule", source,
+                 {"type", "gamma", "step_epochs", "decay_rate", "epochs", "min_factor",
+                  "warmup_steps", "per_step"});
+  const std::string type =
+      f.text("type", "constant", {"constant", "step", "exponential", "inverse_time", "cosine"});
+  const double inf = INFINITY;
+  LrSchedule s;
+  if (type == "step") {
+    s = LrSchedule::step(f.integer("step_epochs", 1, 1, 1000000),
+                         f.number("gamma", 0.1, 1e-300, inf, "> 0"));
+  } else if (type == "exponential") {
+    s = LrSchedule::exponential(f.number("gamma", 0.9, 1e-300, inf, "> 0"));
+  } else if (type == "inverse_time") {
+    s = LrSchedule::inverse_time(f.number("decay_rate", 1.0, 0.0, inf, ">= 0"));
+  } else if (type == "cosine") {
+    s = LrSchedule::cosine(f.integer("epochs", std::max<std::int64_t>(1, epochs), 1, 1000000),
+                           f.number("min_factor", 0.0, 0.0, 1.0, "in [0, 1]"));
+  }
+  s.warmup_steps = f.integer("warmup_steps", 0, 0, std::int64_t{1} << 40);
+  s.per_step = f.boolean("per_step", false);
+  return s;
+}
+
+DataSpec parse_data(const Json& j, const std::string& source) {
+  const Fields f(j, "data", source,
+                 {"format", "train_features", "train_labels", "test_features", "test_labels",
+                  "train_csv", "test_csv", "label_column", "dev_size", "limit", "normalize"});
+  DataSpec d;
+  d.format = f.text("format", "idx", {"idx", "npy", "csv"});
+  if (d.format == "idx") d = default_model_spec().data;  // Fashion-MNIST by default
+  d.format = f.text("format", "idx", {"idx", "npy", "csv"});
+  d.train_features = f.text("train_features", d.train_features);
+  d.train_labels = f.text("train_labels", d.train_labels);
+  d.test_features = f.text("test_features", d.test_features);
+  d.test_labels = f.text("test_labels", d.test_labels);
+  d.train_csv = f.text("train_csv", d.train_csv);
+  d.test_csv = f.text("test_csv", d.test_csv);
+  d.label_column = f.integer("label_column", -1, -(std::int64_t{1} << 31), std::int64_t{1} << 31);
+  d.dev_size = f.integer("dev_size", 5000, 0, std::int64_t{1} << 40);
+  d.limit = f.integer("limit", 0, 0, std::int64_t{1} << 40);
+  d.normalize = f.boolean("normalize", true);
+  if (d.format == "csv" && d.train_csv.empty())
+    f.error("train_csv", "missing: the training CSV file");
+  if (d.format != "csv" && (d.train_features.empty() || d.train_labels.empty())) {
+    f.error("train_features", "missing: the training feature and label files");
+  }
+  return d;
+}
+
+std::string init_json(const Init& init) {
+  Json j;
+  switch (init.kind) {
+    case Init::Kind::kZeros:
+      j = {{"type", "zeros"}};
+      break;
+    case Init::Kind::kConstant:
+      j = {{"type", "constant"}, {"value", init.a}};
+      break;
+    case Init::Kind::kUniform:
+      j = {{"type", "uniform"}, {"low", init.a}, {"high", init.b}};
+      break;
+    case Init::Kind::kNormal:
+      j = {{"type", "normal"}, {"mean", init.a}, {"std", init.b}};
+      break;
+    case Init::Kind::kXavierUniform:
+      j = {{"type", "xavier_uniform"}, {"gain", init.gain}};
+      break;
+    case Init::Kind::kXavierNormal:
+      j = {{"type", "xavier_normal"}, {"gain", init.gain}};
+      break;
+    case Init::Kind::kKaimingUniform:
+    case Init::Kind::kKaimingNormal: {
+      static const char* const names[] = {"linear", "sigmoid", "tanh", "relu", "leaky_relu"};
+      j = {
+          {"type", init.kind == Init::Kind::kKaimingUniform ? "kaiming_uniform" : "kaiming_normal"},
+          {"nonlinearity", names[static_cast<int>(init.nonlinearity)]},
+          {"a", init.negative_slope},
+          {"mode", init.mode == FanMode::kFanIn ? "fan_in" : "fan_out"}};
+      break;
+    }
+  }
+  return j.dump();
+}
+
+}  // namespace
+
+ModelSpec parse_model_spec(const std::string& text, const std::string& source) {
+  Json root;
+  try {
+    root = Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    // Report a line and column, not nlohmann's byte offset.
+    std::size_t line = 1, column = 1;
+    for (std::size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    std::string what = e.what();
+    const std::size_t colon = what.rfind(": ");
+    if (colon != std::string::npos) what = what.substr(colon + 2);
+    throw SpecError(source + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                    ": malformed JSON: " + what);
+  }
+  const Fields f(root, "", source,
+                 {"layers", "optimizer", "schedule", "clip_norm", "clip_value", "batch_size",
+                  "epochs", "seed", "device", "data"});
+  ModelSpec spec = default_model_spec();
+  const double inf = INFINITY;
+  spec.batch_size = f.integer("batch_size", spec.batch_size, 1, std::int64_t{1} << 31);
+  spec.epochs = f.integer("epochs", spec.epochs, 0, 1000000);
+  spec.seed =
+      static_cast<std::uint64_t>(f.integer("seed", 0, 0, std::numeric_limits<std::int64_t>::max()));
+  spec.clip_norm = f.number("clip_norm", 0.0, 0.0, inf, ">= 0 (0: off)");
+  spec.clip_value = f.number("clip_value", 0.0, 0.0, inf, ">= 0 (0: off)");
+  spec.device = f.text("device", "auto");
+  if (spec.device != "auto") {
+    try {
+      parse_device(spec.device);
+    } catch (const Error&) {
+      f.error("device", "expected auto, cpu, cuda or cuda:N, got '", spec.device, "'");
+    }
+  }
+  if (f.has("layers")) {
+    const Json& layers = f.at("layers");
+    if (!layers.is_array() || layers.empty()) {
+      f.error("layers", "expected a non-empty list of layers, got ", json_type(layers));
+    }
+    spec.layers.clear();
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      spec.layers.push_back(parse_layer(layers[i], "layers[" + std::to_string(i) + "]", source));
+    }
+  }
+  if (f.has("optimizer")) spec.optimizer = parse_optimizer(f.at("optimizer"), source);
+  // Without a schedule: the default model's cosine decay, over this spec's epochs.
+  spec.schedule = f.has("schedule") ? parse_schedule(f.at("schedule"), source, spec.epochs)
+                                    : LrSchedule::cosine(std::max<std::int64_t>(1, spec.epochs));
+  if (f.has("data")) spec.data = parse_data(f.at("data"), source);
+  // Layer sizes must chain: a linear layer's declared input must be the previous width.
+  std::int64_t width = 0;  // unknown until the first linear layer
+  bool has_linear = false;
+  for (std::size_t i = 0; i < spec.layers.size(); ++i) {
+    const LayerSpec& l = spec.layers[i];
+    if (l.type != "linear") continue;
+    if (l.in != 0 && width != 0 && l.in != width) {
+      throw SpecError(source + ": layers[" + std::to_string(i) + "].in: " + std::to_string(l.in) +
+                      " does not chain: the previous linear layer gives " + std::to_string(width) +
+                      " features");
+    }
+    width = l.out;
+    has_linear = true;
+  }
+  if (!has_linear || spec.layers.back().type != "linear") {
+    throw SpecError(source +
+                    ": layers: the last layer must be linear (its outputs are the class logits)");
+  }
+  return spec;
+}
+
+ModelSpec read_model_spec(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw SpecError(path + ": cannot open the spec file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_model_spec(text.str(), path);
+}
+
+std::string model_spec_json(const ModelSpec& spec) {
+  Json layers = Json::array();
+  for (const LayerSpec& l : spec.layers) {
+    Json j = {{"type", l.type}};
+    if (l.type == "linear") {
+      j["out"] = l.out;
+      if (l.in != 0) j["in"] = l.in;
+      j["bias"] = l.bias;
+      if (l.weight_init) j["init"] = Json::parse(init_json(*l.weight_init));
+      if (l.bias_init) j["bias_init"] = Json::parse(init_json(*l.bias_init));
+    } else if (l.type == "batch_norm") {
+      j["momentum"] = l.momentum;
+      j["eps"] = l.eps;
+    } else if (l.type == "dropout") {
+      j["p"] = l.p;
+    } else if (l.type == "leaky_relu") {
+      j["negative_slope"] = l.negative_slope;
+    } else if (l.type == "elu") {
+      j["alpha"] = l.alpha;
+    } else if (l.type == "gelu") {
+      j["approximate"] = l.approximate;
+    } else if (l.type == "softplus") {
+      j["beta"] = l.beta;
+      j["threshold"] = l.threshold;
+    }
+    layers.push_back(j);
+  }
+  const OptimizerOptions& o = spec.optimizer;
+  const Json optimizer = {{"type", optimizer_kind_name(o.kind)},
+                          {"lr", o.lr},
+                          {"momentum", o.momentum},
+                          {"alpha", o.alpha},
+                          {"beta1", o.beta1},
+                          {"beta2", o.beta2},
+                          {"eps", o.eps},
+                          {"lr_decay", o.lr_decay},
+                          {"initial_accumulator", o.initial_accumulator},
+                          {"centered", o.centered},
+                          {"amsgrad", o.amsgrad},
+                          {"l2", o.l2},
+                          {"weight_decay", o.weight_decay}};
+  const LrSchedule& s = spec.schedule;
+  static const char* const kinds[] = {"constant", "step", "exponential", "inverse_time", "cosine"};
+  const Json schedule = {{"type", kinds[static_cast<int>(s.kind)]},
+                         {"gamma", s.gamma},
+                         {"step_epochs", s.step_epochs},
+                         {"decay_rate", s.decay_rate},
+                         {"epochs", s.cosine_epochs},
+                         {"min_factor", s.min_factor},
+                         {"warmup_steps", s.warmup_steps},
+                         {"per_step", s.per_step}};
+  const DataSpec& d = spec.data;
+  Json data = {{"format", d.format},
+               {"dev_size", d.dev_size},
+               {"limit", d.limit},
+               {"normalize", d.normalize}};
+  if (d.format == "csv") {
+    data["train_csv"] = d.train_csv;
+    data["test_csv"] = d.test_csv;
+    data["label_column"] = d.label_column;
+  } else {
+    data["train_features"] = d.train_features;
+    data["train_labels"] = d.train_labels;
+    data["test_features"] = d.test_features;
+    data["test_labels"] = d.test_labels;
+  }
+  const Json root = {{"layers", layers},
+                     {"optimizer", optimizer},
+                     {"schedule", schedule},
+                     {"clip_norm", spec.clip_norm},
+                     {"clip_value", spec.clip_value},
+                     {"batch_size", spec.batch_size},
+                     {"epochs", spec.epochs},
+                     {"seed", spec.seed},
+                     {"device", spec.device},
+                     {"data", data}};
+  return root.dump(2) + "\n";
+}
+
+ModelSpec default_model_spec() {
+  ModelSpec spec;
+  auto layer = [](const char* type, std::int64_t out = 0, double p = 0.5) {
+    LayerSpec l;
+    l.type = type;
+    l.out = out;
+    l.p = p;
+    return l;
+  };
+  // Chosen on the dev split (5,000 rows carved from the training file), never on the test set:
+  // 784-256-128-10 with dropout 0.2 and a constant lr reached 0.898 dev accuracy in 10 epochs;
+  // this wider net with dropout 0.3 and a cosine schedule over 20 epochs reached 0.910.
+  spec.layers = {layer("linear", 512), layer("batch_norm"), layer("relu"), layer("dropout", 0, 0.3),
+                 layer("linear", 256), layer("batch_norm"), layer("relu"), layer("dropout", 0, 0.3),
+                 layer("linear", 10)};
+  spec.optimizer = OptimizerOptions::adam(1e-3);
+  spec.batch_size = 128;
+  spec.epochs = 20;
+  spec.schedule = LrSchedule::cosine(20);
+  spec.data.format = "idx";
+  const std::string dir = "/usr/share/datasets/fashion-mnist/";
+  spec.data.train_features = dir + "train-images-idx3-ubyte.gz";
+  spec.data.train_labels = dir + "train-labels-idx1-ubyte.gz";
+  spec.data.test_features = dir + "t10k-images-idx3-ubyte.gz";
+  spec.data.test_labels = dir + "t10k-labels-idx1-ubyte.gz";
+  return spec;
+}
+
+SequentialModel build_model(const ModelSpec& spec, std::int64_t features, std::int64_t batch_size) {
+  SequentialModel m;
+  m.features = features;
+  m.graph = Graph(spec.seed);
+  Graph& g = m.graph;
+  m.input = g.input("x", Shape{batch_size, features});
+  m.labels = g.input("y", Shape{batch_size}, DType::kInt64);
+  Value h = m.input;
+  std::int64_t width = features;
+  for (std::size_t i = 0; i < spec.layers.size(); ++i) {
+    const LayerSpec& l = spec.layers[i];
+    const std::string name = std::to_string(i);
+    if (l.type == "linear") {
+      if (l.in != 0 && l.in != width) {
+        throw SpecError("layers[" + name + "].in: " + std::to_string(l.in) +
+                        " does not chain: its input has " + std::to_string(width) + " features");
+      }
+      LinearOptions options;
+      options.bias = l.bias;
+      options.weight_init = l.weight_init;
+      options.bias_init = l.bias_init;
+      h = g.linear_layer(h, l.out, name, options);
+      m.state.emplace_back(name + ".weight", g.find(name + ".weight"));
+      if (l.bias) m.state.emplace_back(name + ".bias", g.find(name + ".bias"));
+      width = l.out;
+    } else if (l.type == "batch_norm") {
+      h = g.batch_norm_layer(h, name, l.momentum, l.eps);
+      for (const char* part :
+           {"weight", "bias", "running_mean", "running_var", "num_batches_tracked"}) {
+        m.state.emplace_back(name + "." + part, g.find(name + "." + part));
+      }
+    } else if (l.type == "dropout") {
+      h = g.dropout(h, l.p, name);
+    } else {
+      Attrs attrs;
+      if (l.type == "leaky_relu") attrs.set("negative_slope", l.negative_slope);
+      if (l.type == "elu") attrs.set("alpha", l.alpha);
+      if (l.type == "gelu") attrs.set("approximate", l.approximate);
+      if (l.type == "softplus") attrs.set("beta", l.beta).set("threshold", l.threshold);
+      h = g.op(l.type, {h}, attrs, name);
+    }
+  }
+  m.logits = h;
+  m.classes = width;
+  m.loss = g.softmax_cross_entropy(m.logits, m.labels, -100, "loss");
+  return m;
+}
+
+}  // namespace myelin

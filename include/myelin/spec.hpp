@@ -1,0 +1,104 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "myelin/error.hpp"
+#include "myelin/export.hpp"
+#include "myelin/graph.hpp"
+#include "myelin/init.hpp"
+#include "myelin/optimizer.hpp"
+#include "myelin/schedule.hpp"
+
+namespace myelin {
+
+// A model spec: a stack of layers (the equivalent of torch.nn.Sequential) with its training
+// settings and data, read from JSON (see the README for every field). A bad spec throws
+// SpecError naming the field and what was expected.
+class MYELIN_API SpecError : public Error {
+ public:
+  using Error::Error;
+  ~SpecError() override;
+};
+
+struct LayerSpec {
+  std::string type;  // linear, batch_norm, dropout, or an activation (relu, tanh, ...)
+  // linear
+  std::int64_t in = 0;  // optional: checked against the previous layer
+  std::int64_t out = 0;
+  bool bias = true;
+  std::optional<Init> weight_init;  // default: nn.Linear's
+  std::optional<Init> bias_init;
+  // dropout
+  double p = 0.5;
+  // batch_norm
+  double momentum = 0.1;
+  double eps = 1e-5;
+  // activations
+  double negative_slope = 0.01;
+  double alpha = 1.0;
+  double beta = 1.0;
+  double threshold = 20.0;
+  std::string approximate = "none";
+};
+
+struct DataSpec {
+  std::string format = "idx";  // idx, npy or csv
+  // idx and npy: feature and label files; csv: one file per split, labels in label_column.
+  std::string train_features, train_labels, test_features, test_labels;
+  std::string train_csv, test_csv;
+  std::int64_t label_column = -1;  // csv: negative counts from the end
+  std::int64_t dev_size = 5000;    // rows carved from the training file for the dev split
+  std::int64_t limit = 0;          // use only the first `limit` training rows (0: all)
+  bool normalize = true;           // per-feature standardisation, statistics of the train split
+};
+
+struct ModelSpec {
+  std::vector<LayerSpec> layers;
+  OptimizerOptions optimizer = OptimizerOptions::adam();
+  LrSchedule schedule;
+  double clip_norm = 0.0;
+  double clip_value = 0.0;
+  std::int64_t batch_size = 128;
+  std::int64_t epochs = 10;
+  std::uint64_t seed = 0;
+  std::string device = "auto";  // auto (a GPU when one is usable), cpu, cuda, cuda:N
+  DataSpec data;
+};
+
+// Parses a spec; `source` (a file name) prefixes every error message.
+MYELIN_API ModelSpec parse_model_spec(const std::string& json, const std::string& source);
+MYELIN_API ModelSpec read_model_spec(const std::string& path);
+// The spec as JSON with every field spelled out (what a run directory keeps as spec.json).
+MYELIN_API std::string model_spec_json(const ModelSpec& spec);
+// The default model: an MLP for Fashion-MNIST (see the README for how it was chosen).
+MYELIN_API ModelSpec default_model_spec();
+
+// A spec built into a graph. Layer i is node "i"; its parameters and buffers are named as in
+// PyTorch's state_dict of the equivalent nn.Sequential ("0.weight", "1.running_mean", ...).
+struct MYELIN_API SequentialModel {
+  Graph graph;
+  Value input;   // [batch, features] float32
+  Value labels;  // [batch] int64
+  Value logits;  // [batch, classes]
+  Value loss;    // softmax cross-entropy
+  std::int64_t features = 0;
+  std::int64_t classes = 0;
+  // The state_dict entries in PyTorch's order: per layer weight, bias, then batch norm's
+  // running_mean, running_var and num_batches_tracked.
+  std::vector<std::pair<std::string, Value>> state;
+
+  SequentialModel() = default;
+  SequentialModel(SequentialModel&&) = default;
+  SequentialModel& operator=(SequentialModel&&) = default;
+};
+
+// Builds the spec for inputs of `features` columns; the last linear layer's width is the number
+// of classes. Throws SpecError when the layers do not chain or end in a linear layer.
+MYELIN_API SequentialModel build_model(const ModelSpec& spec, std::int64_t features,
+                                       std::int64_t batch_size);
+
+}  // namespace myelin

@@ -1,0 +1,111 @@
+// myelin eval: the test-set report of a trained run: accuracy, per-class precision, recall and
+// F1, macro-F1 (the single-number metric), the confusion matrix for error analysis, and the
+// bias/variance line from the training and dev errors.
+#include <cstdio>
+#include <filesystem>
+
+#include "commands.hpp"
+#include "session.hpp"
+
+namespace myelin::cli {
+
+int run_eval(const Args& args) {
+  if (args.empty() || args[0].rfind("--", 0) == 0) {
+    throw UsageError{
+        "usage: myelin eval RUN_DIR [--checkpoint FILE] [--baseline-error X] [--device D]"};
+  }
+  const std::string run_dir = args[0];
+  const Args rest(args.begin() + 1, args.end());
+  check_options(rest, {"--checkpoint", "--baseline-error", "--device"});
+  const std::string checkpoint = option(rest, "--checkpoint", run_dir + "/model.safetensors");
+  const double baseline = option_number(rest, "--baseline-error", -1.0);
+  if (baseline > 1.0) throw UsageError{"--baseline-error is an error rate in [0, 1]"};
+
+  ModelSpec spec;
+  try {
+    spec = read_model_spec(run_dir + "/spec.json");
+  } catch (const SpecError& e) {
+    throw UsageError{e.what()};
+  }
+  const std::string device_override = option(rest, "--device", "");
+  if (!device_override.empty()) spec.device = device_override;
+  const DataSplits data = load_data(spec.data, spec.seed, /*with_test=*/true);
+  SequentialModel model = build_model(spec, data.features, spec.batch_size);
+  std::map<std::string, std::string> meta = load_model(checkpoint, model);
+  Normalization norm;
+  if (spec.data.normalize) {
+    auto it = meta.find("normalization");
+    if (it == meta.end()) fail(checkpoint, ": has no normalisation statistics in its metadata");
+    norm = Normalization::from_json(it->second, checkpoint);
+  }
+  check_labels(data.test, model.classes, "test set");
+  std::string note;
+  ExecutorOptions options;
+  options.device = choose_device(spec.device, note);
+  options.outputs = {model.loss};
+  Executor executor(model.graph, options);
+
+  const SplitResult test = evaluate_split(executor, model, data.test, norm, spec.batch_size);
+  const SplitResult train = evaluate_split(executor, model, data.train, norm, spec.batch_size);
+  const SplitResult dev = evaluate_split(executor, model, data.dev, norm, spec.batch_size);
+  std::printf("evaluating %s on %s (%s)\n\n", checkpoint.c_str(), options.device.str().c_str(),
+              note.c_str());
+  std::printf("%s\n", test.confusion.report(class_names(spec.data, model.classes)).c_str());
+  BiasVariance bv;
+  bv.train_error = train.confusion.error();
+  bv.dev_error = dev.confusion.error();
+  bv.baseline_error = baseline;
+  std::printf("%s\n", bias_variance_report(bv).c_str());
+  std::printf("test loss %.4f\ntest accuracy %.4f\ntest macro-F1 %.4f\n", test.loss,
+              test.confusion.accuracy(), test.confusion.macro_f1());
+  return 0;
+}
+
+int run_gradcheck(const Args& args) {
+  if (args.empty() || args[0].rfind("--", 0) == 0) {
+    throw UsageError{"usage: myelin gradcheck SPEC.json [--batch N] [--elements N]"};
+  }
+  const Args rest(args.begin() + 1, args.end());
+  check_options(rest, {"--batch", "--elements"});
+  const auto batch = static_cast<std::int64_t>(option_number(rest, "--batch", 8));
+  const auto elements = static_cast<std::int64_t>(option_number(rest, "--elements", 200));
+  if (batch < 2) throw UsageError{"--batch must be at least 2 (batch norm needs two rows)"};
+  ModelSpec spec;
+  try {
+    spec = read_model_spec(args[0]);
+  } catch (const SpecError& e) {
+    throw UsageError{e.what()};
+  }
+  spec.data.limit = std::max<std::int64_t>(spec.data.limit == 0 ? 0 : spec.data.limit, 0);
+  const DataSplits data = load_data(spec.data, spec.seed, false);
+  SequentialModel model = build_model(spec, data.features, batch);
+  const Normalization norm =
+      spec.data.normalize ? fit_normalization(data.train.features) : Normalization{};
+  // The first rows of the training split, normalised as in training.
+  SplitSource source(data.train, norm, model.input, model.labels);
+  ExecutorOptions capture;
+  Executor staging(model.graph, capture);
+  std::vector<std::int64_t> rows(static_cast<std::size_t>(batch));
+  for (std::int64_t i = 0; i < batch; ++i) rows[static_cast<std::size_t>(i)] = i;
+  source.bind(staging, rows.data(), batch);
+  const Tensor x = staging.value(model.input).clone();
+  const Tensor y = staging.value(model.labels).clone();
+
+  GradcheckOptions options;
+  options.max_elements = elements;
+  const GradcheckReport report =
+      gradcheck(model.graph, model.loss, {{model.input, x}, {model.labels, y}}, options);
+  std::printf(
+      "gradient check of %s on %lld rows (central differences in double, step %g, at most %lld "
+      "elements per tensor)\n%s",
+      args[0].c_str(), static_cast<long long>(batch), options.step,
+      static_cast<long long>(elements), report.str().c_str());
+  const double worst = report.worst_error();
+  std::printf("worst scaled error %.3e over %lld checked elements (%lld skipped at kinks): %s\n",
+              worst, static_cast<long long>(report.checked()),
+              static_cast<long long>(report.skipped()),
+              worst < 1e-6 ? "pass" : "FAIL (above 1e-6)");
+  return worst < 1e-6 ? 0 : 1;
+}
+
+}  // namespace myelin::cli

@@ -1,0 +1,278 @@
+// myelin train: trains a model spec (the default: an MLP on Fashion-MNIST) on the GPU when one is
+// usable, else on the CPU. A run directory keeps the spec, metrics.csv (a row per epoch),
+// steps.jsonl (a line per update) and the checkpoint of the last epoch; Ctrl-C saves a
+// checkpoint and stops, and --resume continues exactly where the run stopped.
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "commands.hpp"
+#include "session.hpp"
+
+namespace myelin::cli {
+
+namespace {
+
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_interrupt(int) {
+  g_interrupted = 1;
+}
+
+std::string format_duration(double seconds) {
+  const long s = static_cast<long>(seconds + 0.5);
+  char text[32];
+  std::snprintf(text, sizeof text, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+  return text;
+}
+
+// Terminal progress: one line redrawn in place, at most ten times a second.
+class Progress {
+ public:
+  explicit Progress(bool terminal) : terminal_(terminal) {}
+
+  void step(const StepInfo& s, std::int64_t epochs) {
+    if (!terminal_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(100) && s.batch + 1 != s.batches_per_epoch) return;
+    last_ = now;
+    throughput_ =
+        throughput_ == 0.0 ? s.samples_per_second : 0.9 * throughput_ + 0.1 * s.samples_per_second;
+    const double done = static_cast<double>(s.batch + 1) / static_cast<double>(s.batches_per_epoch);
+    const int width = 24;
+    std::string bar(static_cast<std::size_t>(width), ' ');
+    for (int i = 0; i < static_cast<int>(done * width); ++i) bar[static_cast<std::size_t>(i)] = '=';
+    const double left_batches =
+        static_cast<double>(s.batches_per_epoch - s.batch - 1) +
+        static_cast<double>(epochs - s.epoch - 1) * static_cast<double>(s.batches_per_epoch);
+    const double eta =
+        throughput_ > 0 ? left_batches * static_cast<double>(s.samples) / throughput_ : 0.0;
+    std::printf("\r\033[Kepoch %lld/%lld [%s] %lld/%lld loss %.4f %8.0f samples/s  left %s",
+                static_cast<long long>(s.epoch + 1), static_cast<long long>(epochs), bar.c_str(),
+                static_cast<long long>(s.batch + 1), static_cast<long long>(s.batches_per_epoch),
+                s.loss, throughput_, format_duration(eta).c_str());
+    std::fflush(stdout);
+  }
+
+  void end_line() {
+    if (terminal_) std::printf("\r\033[K");
+  }
+
+ private:
+  bool terminal_;
+  double throughput_ = 0.0;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+}  // namespace
+
+int run_train(const Args& args) {
+  check_options(args, {"--out", "--resume", "--init", "--freeze", "--epochs", "--device", "--limit",
+                       "--stop-after", "--spec"});
+  const std::string resume = option(args, "--resume", "");
+  std::string run_dir = option(args, "--out", "");
+  const std::string spec_path = option(args, "--spec", "");
+  if (!resume.empty() && (!run_dir.empty() || !spec_path.empty())) {
+    throw UsageError{"--resume continues a run directory: it takes no --out or --spec"};
+  }
+
+  // Everything is checked before anything is written.
+  ModelSpec spec;
+  std::string spec_source = "the default model";
+  try {
+    if (!resume.empty()) {
+      run_dir = resume;
+      spec = read_model_spec(run_dir + "/spec.json");
+      spec_source = run_dir + "/spec.json";
+    } else if (!spec_path.empty()) {
+      spec = read_model_spec(spec_path);
+      spec_source = spec_path;
+    } else {
+      spec = default_model_spec();
+    }
+  } catch (const SpecError& e) {
+    throw UsageError{e.what()};
+  }
+  const double epochs_override = option_number(args, "--epochs", -1);
+  if (epochs_override >= 0) spec.epochs = static_cast<std::int64_t>(epochs_override);
+  const std::string device_override = option(args, "--device", "");
+  if (!device_override.empty()) spec.device = device_override;
+  const double limit = option_number(args, "--limit", -1);
+  if (limit >= 0) {
+    if (!resume.empty()) throw UsageError{"--limit cannot change the data of a run being resumed"};
+    spec.data.limit = static_cast<std::int64_t>(limit);
+  }
+  const auto stop_after = static_cast<std::int64_t>(option_number(args, "--stop-after", 0));
+  if (run_dir.empty()) {
+    const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+    run_dir = std::string("runs/") + stamp;
+  }
+  namespace fs = std::filesystem;
+  if (resume.empty() && fs::exists(run_dir) && !fs::is_empty(run_dir)) {
+    throw UsageError{"run directory " + run_dir +
+                     " exists and is not empty (continue it with --resume " + run_dir +
+                     ", or choose another --out)"};
+  }
+
+  std::printf("loading data (%s)\n", spec.data.format.c_str());
+  const DataSplits data = load_data(spec.data, spec.seed, /*with_test=*/false);
+  SequentialModel model;
+  try {
+    model = build_model(spec, data.features, spec.batch_size);
+  } catch (const SpecError& e) {
+    throw UsageError{spec_source + ": " + e.what()};
+  }
+  if (data.classes > model.classes) {
+    throw UsageError{spec_source + ": the last layer has " + std::to_string(model.classes) +
+                     " outputs, but the labels go up to " + std::to_string(data.classes - 1)};
+  }
+  check_labels(data.dev, model.classes, "dev split");
+  std::string device_note;
+  const Device device = choose_device(spec.device, device_note);
+
+  Normalization norm;
+  std::map<std::string, std::string> loaded;
+  Optimizer optimizer(spec.optimizer);
+  TrainPosition position;
+  if (!resume.empty()) {
+    loaded = load_model(run_dir + "/model.safetensors", model);
+    position = load_training_state(run_dir + "/optimizer.safetensors", optimizer);
+    if (spec.data.normalize)
+      norm = Normalization::from_json(loaded["normalization"], run_dir + "/model.safetensors");
+  } else {
+    if (spec.data.normalize) norm = fit_normalization(data.train.features);
+    const std::string init = option(args, "--init", "");
+    if (!init.empty()) load_model(init, model);  // transfer: start from given weights
+  }
+  for (const std::string& layer : split_list(option(args, "--freeze", ""))) {
+    model.graph.freeze_prefix(layer + ".");
+  }
+
+  fs::create_directories(run_dir);
+  if (resume.empty()) {
+    std::ofstream(run_dir + "/spec.json") << model_spec_json(spec);
+    std::ofstream(run_dir + "/metrics.csv")
+        << "epoch,train_loss,train_accuracy,dev_loss,dev_accuracy,lr,seconds,samples_per_second\n";
+  }
+  std::ofstream steps(run_dir + "/steps.jsonl", std::ios::app);
+  std::ofstream metrics(run_dir + "/metrics.csv", std::ios::app);
+
+  TrainOptions options;
+  options.batch_size = spec.batch_size;
+  options.epochs = spec.epochs;
+  options.seed = spec.seed;
+  options.clip_norm = spec.clip_norm;
+  options.clip_value = spec.clip_value;
+  options.schedule = spec.schedule;
+  options.executor.device = device;
+  Trainer trainer(model.graph, model.loss, optimizer, options);
+  trainer.set_position(position);
+  std::printf(
+      "training on %s (%s): %lld training rows, %lld dev rows, %lld features, %lld classes\n",
+      device.str().c_str(), device_note.c_str(), static_cast<long long>(data.train.rows()),
+      static_cast<long long>(data.dev.rows()), static_cast<long long>(data.features),
+      static_cast<long long>(model.classes));
+  if (position.epoch > 0 || position.batch > 0) {
+    std::printf("resuming at epoch %lld, batch %lld\n", static_cast<long long>(position.epoch + 1),
+                static_cast<long long>(position.batch));
+  }
+
+  const bool terminal = isatty(STDOUT_FILENO) != 0;
+  Progress progress(terminal);
+  const std::map<std::string, std::string> meta = {{"normalization", norm.to_json()},
+                                                   {"spec", model_spec_json(spec)}};
+  auto save = [&] {
+    const TrainPosition& p = trainer.position();
+    save_model(run_dir + "/model.safetensors", model, &trainer.executor(), optimizer.steps(),
+               p.epoch, meta);
+    save_training_state(run_dir + "/optimizer.safetensors", optimizer, p);
+  };
+  bool stopped_by_request = false;
+  trainer.on_step = [&](const StepInfo& s) {
+    char line[256];
+    std::snprintf(
+        line, sizeof line,
+        "{\"step\": %lld, \"epoch\": %lld, \"batch\": %lld, \"loss\": %.9g, \"grad_norm\": %.9g, "
+        "\"lr\": %.9g, \"samples_per_second\": %.6g}\n",
+        static_cast<long long>(s.step), static_cast<long long>(s.epoch),
+        static_cast<long long>(s.batch), s.loss, s.grad_norm, s.lr, s.samples_per_second);
+    steps << line;
+    progress.step(s, spec.epochs);
+    if (!terminal && (s.batch + 1) % std::max<std::int64_t>(1, s.batches_per_epoch / 4) == 0 &&
+        s.batch + 1 != s.batches_per_epoch) {
+      std::printf("epoch %lld/%lld step %lld/%lld loss %.4f %.0f samples/s\n",
+                  static_cast<long long>(s.epoch + 1), static_cast<long long>(spec.epochs),
+                  static_cast<long long>(s.batch + 1), static_cast<long long>(s.batches_per_epoch),
+                  s.loss, s.samples_per_second);
+      std::fflush(stdout);
+    }
+    if (g_interrupted) trainer.request_stop();
+    if (stop_after > 0 && s.step >= stop_after) {
+      stopped_by_request = true;
+      trainer.request_stop();
+    }
+  };
+  trainer.on_epoch = [&](const EpochInfo& e) {
+    const SplitResult train_eval =
+        evaluate_split(trainer.executor(), model, data.train, norm, spec.batch_size, 10000);
+    const SplitResult dev =
+        evaluate_split(trainer.executor(), model, data.dev, norm, spec.batch_size);
+    progress.end_line();
+    std::printf(
+        "epoch %lld/%lld  train loss %.4f acc %.4f  dev loss %.4f acc %.4f  lr %.3g  %.1f s  %.0f "
+        "samples/s\n",
+        static_cast<long long>(e.epoch + 1), static_cast<long long>(spec.epochs), e.loss,
+        train_eval.confusion.accuracy(), dev.loss, dev.confusion.accuracy(),
+        optimizer.lr("weights"), e.seconds, e.samples_per_second);
+    std::fflush(stdout);
+    char row[256];
+    std::snprintf(row, sizeof row, "%lld,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f,%.1f\n",
+                  static_cast<long long>(e.epoch + 1), e.loss, train_eval.confusion.accuracy(),
+                  dev.loss, dev.confusion.accuracy(), optimizer.lr("weights"), e.seconds,
+                  e.samples_per_second);
+    metrics << row;
+    metrics.flush();
+    steps.flush();
+    save();
+  };
+
+  std::signal(SIGINT, on_interrupt);
+  SplitSource train_source(data.train, norm, model.input, model.labels);
+  trainer.fit(train_source);
+  std::signal(SIGINT, SIG_DFL);
+  progress.end_line();
+  steps.flush();
+  const TrainPosition& p = trainer.position();
+  if (p.epoch < spec.epochs) {
+    save();
+    std::printf(
+        "%s at epoch %lld, batch %lld: checkpoint saved in %s; continue with: myelin train "
+        "--resume %s\n",
+        g_interrupted ? "interrupted" : "stopped", static_cast<long long>(p.epoch + 1),
+        static_cast<long long>(p.batch), run_dir.c_str(), run_dir.c_str());
+    return g_interrupted && !stopped_by_request ? 130 : 0;
+  }
+  std::printf(
+      "done: %lld epochs; the model is in %s/model.safetensors; test it with: myelin eval %s\n",
+      static_cast<long long>(spec.epochs), run_dir.c_str(), run_dir.c_str());
+  return 0;
+}
+
+}  // namespace myelin::cli
