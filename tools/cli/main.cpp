@@ -58,6 +58,7 @@ void usage(std::ostream& out) {
          "            test accuracy, per-class precision/recall/F1, macro-F1, confusion matrix,\n"
          "            bias and variance\n"
          "  gradcheck SPEC.json [--batch N] [--elements N]   gradient check of a whole model\n"
+         "  inspect FILE.safetensors   metadata, tensors, shapes and checksums\n"
          "  spirals   train an MLP on the two-spirals problem\n"
          "            --steps N (3000) --lr X (0.3) --hidden N (64) --seed N (0) --threads N\n"
          "            --device cpu|cuda[:N] (cpu)\n"
@@ -78,6 +79,7 @@ int main(int argc, char** argv) {
     if (command == "train") return run_train(args);
     if (command == "eval") return run_eval(args);
     if (command == "gradcheck") return run_gradcheck(args);
+    if (command == "inspect") return run_inspect(args);
     if (command == "spirals") return run_spirals(args);
     std::cerr << "myelin: unknown command '" << command << "'\n";
     usage(std::cerr);

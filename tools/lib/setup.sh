@@ -12,6 +12,7 @@ MYELIN_PACKAGES=(
   libopenblas-openmp-dev  # the OpenMP build: GEMMs share our OpenMP thread pool
   nlohmann-json3-dev zlib1g-dev
   libgtest-dev libbenchmark-dev
+  dataset-fashion-mnist   # the real data of the main job and of its tests
 )
 
 myelin_log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
