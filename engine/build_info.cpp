@@ -16,6 +16,9 @@ BuildInfo build_info() {
   info.cuda_runtime = cuda::runtime_version_built();
   info.cublas = cuda::cublas_version();
 #endif
+#if defined(MYELIN_CUDNN_VERSION)
+  info.cudnn = MYELIN_CUDNN_VERSION;
+#endif
   info.blas = cpu::blas_description();
 #if defined(__clang__)
   info.compiler = "clang " __clang_version__;

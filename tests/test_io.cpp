@@ -30,7 +30,8 @@ std::string temp_path(const std::string& name) {
 
 void write_bytes(const std::string& path, const std::vector<unsigned char>& bytes) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 std::vector<unsigned char> idx_bytes(std::uint8_t type, const std::vector<std::uint32_t>& dims,
@@ -68,7 +69,8 @@ TEST(Idx, BadFilesAreNamedErrors) {
   const Tensor ok = parse_idx(idx_bytes(8, {2, 2}, {1, 2, 3, 4}), "ok.idx");
   EXPECT_EQ(ok.to_vector<std::uint8_t>(), (std::vector<std::uint8_t>{1, 2, 3, 4}));
   // Big-endian ints.
-  EXPECT_EQ(parse_idx(idx_bytes(0x0C, {1}, {0, 0, 1, 2}), "int.idx").to_vector<std::int32_t>()[0], 258);
+  EXPECT_EQ(parse_idx(idx_bytes(0x0C, {1}, {0, 0, 1, 2}), "int.idx").to_vector<std::int32_t>()[0],
+            258);
 }
 
 TEST(Idx, CountsThatDifferAndLabelsOutOfRangeAreErrors) {
@@ -98,10 +100,13 @@ TEST(Npy, RoundTripsAndRejectsBadFiles) {
   std::vector<unsigned char> bytes = read_file_bytes(path);
   bytes.resize(bytes.size() - 3);
   EXPECT_TRUE(contains(error_of([&] { parse_npy(bytes, "cut.npy"); }), "truncated"));
-  EXPECT_TRUE(contains(error_of([] { parse_npy({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, "b.npy"); }), "magic"));
+  EXPECT_TRUE(contains(error_of([] {
+                         parse_npy({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, "b.npy");
+                       }),
+                       "magic"));
   std::string header = "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }";
-  std::vector<unsigned char> complex = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
-                                        static_cast<unsigned char>(header.size()), 0};
+  std::vector<unsigned char> complex = {
+      0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<unsigned char>(header.size()), 0};
   complex.insert(complex.end(), header.begin(), header.end());
   complex.resize(complex.size() + 8);
   EXPECT_TRUE(contains(error_of([&] { parse_npy(complex, "c.npy"); }), "not supported"));
@@ -112,7 +117,8 @@ TEST(Csv, ReadsHeaderAndRowsAndNamesBadLines) {
   EXPECT_EQ(t.header, (std::vector<std::string>{"a", "b", "label"}));
   EXPECT_EQ(t.values.shape(), (Shape{2, 3}));
   EXPECT_EQ(t.values.to_vector<float>()[1], 2.5f);
-  EXPECT_TRUE(contains(error_of([] { parse_csv("1,2\n3\n", "r.csv"); }), "r.csv:2: 1 fields, expected 2"));
+  EXPECT_TRUE(
+      contains(error_of([] { parse_csv("1,2\n3\n", "r.csv"); }), "r.csv:2: 1 fields, expected 2"));
   EXPECT_TRUE(contains(error_of([] { parse_csv("1,2\n3,x\n", "r.csv"); }), "'x') is not a number"));
   EXPECT_TRUE(contains(error_of([] { parse_csv("", "e.csv"); }), "no data rows"));
 }
@@ -120,10 +126,9 @@ TEST(Csv, ReadsHeaderAndRowsAndNamesBadLines) {
 // A file built byte by byte from the safetensors specification, not written by myelin: a
 // space-padded header with __metadata__, an I64 tensor and an F32 tensor.
 TEST(Safetensors, ReadsAFileBuiltFromTheSpecification) {
-  const std::string header =
-      R"({"__metadata__":{"format":"pt","note":"hand made"},)"
-      R"("counts":{"dtype":"I64","shape":[2],"data_offsets":[0,16]},)"
-      R"("w":{"dtype":"F32","shape":[1,2],"data_offsets":[16,24]}}    )";
+  const std::string header = R"({"__metadata__":{"format":"pt","note":"hand made"},)"
+                             R"("counts":{"dtype":"I64","shape":[2],"data_offsets":[0,16]},)"
+                             R"("w":{"dtype":"F32","shape":[1,2],"data_offsets":[16,24]}}    )";
   std::vector<unsigned char> bytes;
   std::uint64_t n = header.size();
   for (int i = 0; i < 8; ++i, n >>= 8) bytes.push_back(static_cast<unsigned char>(n & 0xff));
@@ -156,35 +161,48 @@ std::vector<unsigned char> safetensors_with(const std::string& header, std::size
 TEST(Safetensors, BadFilesAreNamedErrors) {
   std::vector<unsigned char> bytes = safetensors_with("{}", 0);
   bytes[0] = 200;  // a header longer than the file
-  EXPECT_TRUE(contains(error_of([&] { parse_safetensors(bytes, "big.st"); }), "larger than the file"));
+  EXPECT_TRUE(
+      contains(error_of([&] { parse_safetensors(bytes, "big.st"); }), "larger than the file"));
   EXPECT_TRUE(contains(error_of([] { parse_safetensors(safetensors_with("{oops", 0), "bad.st"); }),
                        "not valid JSON"));
-  EXPECT_TRUE(contains(
-      error_of([] {
-        parse_safetensors(
-            safetensors_with(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                             R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12),
-            "overlap.st");
-      }),
-      "overlap"));
+  EXPECT_TRUE(
+      contains(error_of([] {
+                 parse_safetensors(
+                     safetensors_with(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                                      R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+                                      12),
+                     "overlap.st");
+               }),
+               "overlap"));
   EXPECT_TRUE(contains(error_of([] {
                          parse_safetensors(
-                             safetensors_with(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8),
+                             safetensors_with(
+                                 R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8),
                              "range.st");
                        }),
                        "out of range"));
   EXPECT_TRUE(contains(error_of([] {
                          parse_safetensors(
-                             safetensors_with(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8),
+                             safetensors_with(
+                                 R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8),
                              "shape.st");
                        }),
                        "needs 12 bytes"));
   EXPECT_TRUE(contains(error_of([] {
                          parse_safetensors(
-                             safetensors_with(R"({"a":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}})", 2),
+                             safetensors_with(
+                                 R"({"a":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}})", 2),
                              "dtype.st");
                        }),
                        "F16 is not supported"));
+  // A dtype that does not match the bytes: two F64 values need 16 bytes, not 8.
+  EXPECT_TRUE(contains(error_of([] {
+                         parse_safetensors(
+                             safetensors_with(
+                                 R"({"a":{"dtype":"F64","shape":[2],"data_offsets":[0,8]}})", 8),
+                             "f64.st");
+                       }),
+                       "F64 [2] needs 16 bytes, its offsets span 8"));
 }
 
 TEST(Safetensors, WriteThenReadGivesTheSameTensorsAndMetadata) {
@@ -215,9 +233,11 @@ void fuzz(const std::vector<unsigned char>& original, const std::string& what, R
       ++errors;
     }
   };
-  for (std::size_t cut : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{9}, original.size() / 3,
-                          original.size() / 2, original.size() - 1}) {
-    attempt(std::vector<unsigned char>(original.begin(), original.begin() + static_cast<std::ptrdiff_t>(std::min(cut, original.size()))));
+  for (std::size_t cut : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{9},
+                          original.size() / 3, original.size() / 2, original.size() - 1}) {
+    attempt(std::vector<unsigned char>(
+        original.begin(),
+        original.begin() + static_cast<std::ptrdiff_t>(std::min(cut, original.size()))));
   }
   Rng rng(17, stable_id(what.c_str()));
   for (int trial = 0; trial < 200; ++trial) {
@@ -225,39 +245,48 @@ void fuzz(const std::vector<unsigned char>& original, const std::string& what, R
     const int flips = 1 + static_cast<int>(rng.below(4));
     for (int k = 0; k < flips; ++k) {
       // Headers are where damage matters most: half of the flips land in the first 64 bytes.
-      const std::size_t limit = trial % 2 == 0 ? std::min<std::size_t>(64, bytes.size()) : bytes.size();
+      const std::size_t limit =
+          trial % 2 == 0 ? std::min<std::size_t>(64, bytes.size()) : bytes.size();
       const std::size_t at = rng.below(limit);
       bytes[at] ^= static_cast<unsigned char>(1u << rng.below(8));
     }
     attempt(bytes);
   }
-  std::cout << "fuzz " << what << ": " << errors << " errors, " << results << " valid results, no crash\n";
+  std::cout << "fuzz " << what << ": " << errors << " errors, " << results
+            << " valid results, no crash\n";
   EXPECT_GT(errors, 0) << what;
 }
 
 TEST(Readers, DamagedCopiesOfRealFilesGiveErrorsNotCrashes) {
   const std::vector<unsigned char> gz = [] {
     std::ifstream in(kFashion + "t10k-labels-idx1-ubyte.gz", std::ios::binary);
-    return std::vector<unsigned char>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return std::vector<unsigned char>((std::istreambuf_iterator<char>(in)),
+                                      std::istreambuf_iterator<char>());
   }();
-  fuzz(gz, "gzip idx", [](const std::vector<unsigned char>& b) { parse_idx(gunzip(b, "labels.gz"), "labels"); });
+  fuzz(gz, "gzip idx",
+       [](const std::vector<unsigned char>& b) { parse_idx(gunzip(b, "labels.gz"), "labels"); });
   const std::vector<unsigned char> idx = read_file_bytes(kFashion + "t10k-labels-idx1-ubyte.gz");
   fuzz(idx, "raw idx", [](const std::vector<unsigned char>& b) { parse_idx(b, "labels"); });
 
   const std::string npy = temp_path("fuzz.npy");
   write_npy(npy, test::random_tensor(Shape{20, 7}, 3, -1, 1, DType::kFloat32));
-  fuzz(read_file_bytes(npy), "npy", [](const std::vector<unsigned char>& b) { parse_npy(b, "fuzz.npy"); });
+  fuzz(read_file_bytes(npy), "npy",
+       [](const std::vector<unsigned char>& b) { parse_npy(b, "fuzz.npy"); });
 
   const std::string st = temp_path("fuzz.safetensors");
-  write_safetensors(st, {{"0.weight", test::random_tensor(Shape{4, 3}, 4, -1, 1, DType::kFloat32)},
-                         {"0.bias", Tensor::zeros(Shape{4})},
-                         {"1.num_batches_tracked", Tensor::scalar<std::int64_t>(5)}},
+  write_safetensors(st,
+                    {{"0.weight", test::random_tensor(Shape{4, 3}, 4, -1, 1, DType::kFloat32)},
+                     {"0.bias", Tensor::zeros(Shape{4})},
+                     {"1.num_batches_tracked", Tensor::scalar<std::int64_t>(5)}},
                     {{"format", "myelin"}});
-  fuzz(read_file_bytes(st), "safetensors", [](const std::vector<unsigned char>& b) { parse_safetensors(b, "fuzz.st"); });
+  fuzz(read_file_bytes(st), "safetensors",
+       [](const std::vector<unsigned char>& b) { parse_safetensors(b, "fuzz.st"); });
 
   const std::string csv = "f1,f2,label\n0.5,1,0\n2,3,1\n4,5,2\n";
   fuzz(std::vector<unsigned char>(csv.begin(), csv.end()), "csv",
-       [](const std::vector<unsigned char>& b) { parse_csv(std::string(b.begin(), b.end()), "fuzz.csv"); });
+       [](const std::vector<unsigned char>& b) {
+         parse_csv(std::string(b.begin(), b.end()), "fuzz.csv");
+       });
 }
 
 }  // namespace

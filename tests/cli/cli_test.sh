@@ -58,6 +58,22 @@ check "run directory keeps the spec" test -s parts/spec.json
 "$myelin" train --out whole >/dev/null 2>exists.err
 check "an existing run directory is not overwritten" test $? -eq 2
 
+# --- Ctrl-C: a checkpoint, then --resume -------------------------------------------------------
+"$myelin" train --spec resume.json --out interrupted --epochs 50 >interrupted.log 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do  # wait until training is under way (up to 60 s)
+  [ -s interrupted/steps.jsonl ] && [ "$(wc -l <interrupted/steps.jsonl)" -ge 5 ] && break
+  sleep 0.1
+done
+kill -INT $pid
+wait $pid
+code=$?
+check "Ctrl-C stops with exit code 130 (got $code)" test "$code" -eq 130
+check "Ctrl-C saves a checkpoint" test -s interrupted/model.safetensors -a -s interrupted/optimizer.safetensors
+check "Ctrl-C says how to continue" grep -q "continue with: myelin train --resume" interrupted.log
+"$myelin" train --resume interrupted --epochs 1 >/dev/null 2>&1
+check "an interrupted run can be resumed" test $? -eq 0
+
 # --- eval -----------------------------------------------------------------------------------
 "$myelin" eval whole --baseline-error 0.05 >eval.log 2>&1
 check "eval runs" test $? -eq 0

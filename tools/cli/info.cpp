@@ -15,7 +15,9 @@ int run_info(const Args& args) {
             << "  BLAS:     " << b.blas << "\n";
   if (b.cuda) {
     std::cout << "  CUDA:     backend built, runtime " << b.cuda_runtime / 1000 << "."
-              << (b.cuda_runtime % 1000) / 10 << ", cuBLAS " << b.cublas << "\n";
+              << (b.cuda_runtime % 1000) / 10 << ", cuBLAS " << b.cublas << ", cuDNN "
+              << (b.cudnn.empty() ? std::string("not found") : b.cudnn + " (benchmark baseline)")
+              << "\n";
   } else {
     std::cout << "  CUDA:     not built (CPU-only library)\n";
   }
