@@ -28,7 +28,8 @@ TEST(Spec, ParsesLayersOptimizerScheduleAndData) {
     "schedule": {"type": "step", "step_epochs": 2, "gamma": 0.5, "warmup_steps": 10},
     "clip_norm": 5, "batch_size": 64, "epochs": 3, "seed": 7, "device": "cpu",
     "data": {"format": "csv", "train_csv": "train.csv", "dev_size": 100}
-  })", "spec.json");
+  })",
+                                       "spec.json");
   ASSERT_EQ(s.layers.size(), 4u);
   EXPECT_EQ(s.layers[0].weight_init->kind, Init::Kind::kKaimingNormal);
   EXPECT_EQ(s.layers[1].negative_slope, 0.2);
@@ -45,9 +46,11 @@ TEST(Spec, ParsesLayersOptimizerScheduleAndData) {
 }
 
 TEST(Spec, EveryKindOfMistakeIsNamed) {
-  EXPECT_NE(spec_error("{\"epochs\": 3,\n \"batch_size\": }").find("spec.json:2:"), std::string::npos)
+  EXPECT_NE(spec_error("{\"epochs\": 3,\n \"batch_size\": }").find("spec.json:2:"),
+            std::string::npos)
       << spec_error("{\"epochs\": 3,\n \"batch_size\": }");
-  EXPECT_NE(spec_error("{\"epochs\": 3,\n \"batch_size\": }").find("malformed JSON"), std::string::npos);
+  EXPECT_NE(spec_error("{\"epochs\": 3,\n \"batch_size\": }").find("malformed JSON"),
+            std::string::npos);
   std::string m = spec_error(R"({"epocs": 3})");
   EXPECT_NE(m.find("epocs: unknown field (did you mean 'epochs'?)"), std::string::npos) << m;
   m = spec_error(R"({"layers": [{"type": "linear", "outt": 3}]})");
@@ -56,7 +59,8 @@ TEST(Spec, EveryKindOfMistakeIsNamed) {
   EXPECT_NE(m.find("epochs: expected an integer"), std::string::npos) << m;
   m = spec_error(R"({"layers": [{"type": "dropout", "p": 1.5}, {"type": "linear", "out": 2}]})");
   EXPECT_NE(m.find("layers[0].p: expected a number in [0, 1], got 1.5"), std::string::npos) << m;
-  m = spec_error(R"({"layers": [{"type": "linear", "out": 8}, {"type": "linear", "in": 9, "out": 2}]})");
+  m = spec_error(
+      R"({"layers": [{"type": "linear", "out": 8}, {"type": "linear", "in": 9, "out": 2}]})");
   EXPECT_NE(m.find("layers[1].in: 9 does not chain"), std::string::npos) << m;
   m = spec_error(R"({"layers": [{"type": "linear", "out": 8}, {"type": "relu"}]})");
   EXPECT_NE(m.find("the last layer must be linear"), std::string::npos) << m;
@@ -84,8 +88,9 @@ TEST(Spec, BuildsAStateDictNamedAsPyTorchsSequential) {
   std::vector<std::string> names;
   for (const auto& [name, value] : m.state) names.push_back(name);
   // nn.Sequential(Linear, BatchNorm1d, ReLU, Linear).state_dict().keys()
-  EXPECT_EQ(names, (std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
-                                             "1.running_var", "1.num_batches_tracked", "3.weight", "3.bias"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias",
+                                             "1.running_mean", "1.running_var",
+                                             "1.num_batches_tracked", "3.weight", "3.bias"}));
   EXPECT_EQ(m.graph.shape(m.graph.find("0.weight")), (Shape{4, 5}));  // [out, in]
   EXPECT_EQ(m.graph.info(m.graph.find("1.num_batches_tracked")).meta.dtype, DType::kInt64);
   EXPECT_EQ(m.classes, 3);
@@ -93,7 +98,8 @@ TEST(Spec, BuildsAStateDictNamedAsPyTorchsSequential) {
 
 TEST(Checkpoint, SavesAndLoadsAndRejectsAMismatchedSpec) {
   ModelSpec s = default_model_spec();
-  const std::string path = (std::filesystem::temp_directory_path() / "myelin-ckpt.safetensors").string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "myelin-ckpt.safetensors").string();
   SequentialModel a = build_model(s, 20, 4);
   save_model(path, a, nullptr, 12, 3, {{"note", "x"}});
   SequentialModel b = build_model(s, 20, 4);
@@ -101,7 +107,8 @@ TEST(Checkpoint, SavesAndLoadsAndRejectsAMismatchedSpec) {
   const auto meta = load_model(path, b);
   EXPECT_EQ(meta.at("step"), "12");
   EXPECT_EQ(meta.at("format_version"), kCheckpointVersion);
-  EXPECT_TRUE(bitwise_equal(a.graph.tensor(a.graph.find("0.weight")), b.graph.tensor(b.graph.find("0.weight"))));
+  EXPECT_TRUE(bitwise_equal(a.graph.tensor(a.graph.find("0.weight")),
+                            b.graph.tensor(b.graph.find("0.weight"))));
   SequentialModel wider = build_model(s, 21, 4);
   const std::string m = test::error_of([&] { load_model(path, wider); });
   EXPECT_NE(m.find("does not match the spec"), std::string::npos) << m;

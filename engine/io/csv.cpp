@@ -44,7 +44,8 @@ CsvTable parse_csv(const std::string& text, const std::string& name) {
     const std::vector<std::string> fields = split_line(line);
     std::vector<double> row(fields.size());
     bool numeric = true;
-    for (std::size_t k = 0; k < fields.size() && numeric; ++k) numeric = parse_number(fields[k], row[k]);
+    for (std::size_t k = 0; k < fields.size() && numeric; ++k)
+      numeric = parse_number(fields[k], row[k]);
     if (!numeric) {
       if (rows == 0 && table.header.empty()) {  // the first line names the columns
         table.header = fields;
@@ -66,8 +67,8 @@ CsvTable parse_csv(const std::string& text, const std::string& name) {
     ++rows;
   }
   if (rows == 0) fail(name, ": no data rows");
-  table.values = Tensor::empty(Shape{static_cast<std::int64_t>(rows), static_cast<std::int64_t>(cols)},
-                               DType::kFloat32);
+  table.values = Tensor::empty(
+      Shape{static_cast<std::int64_t>(rows), static_cast<std::int64_t>(cols)}, DType::kFloat32);
   for (std::size_t i = 0; i < values.size(); ++i) {
     table.values.data<float>()[i] = static_cast<float>(values[i]);
   }

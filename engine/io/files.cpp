@@ -24,7 +24,8 @@ std::vector<unsigned char> gunzip(const std::vector<unsigned char>& data, const 
     stream.avail_out = static_cast<uInt>(chunk.size());
     status = inflate(&stream, Z_NO_FLUSH);
     if (status != Z_OK && status != Z_STREAM_END) {
-      const std::string why = status == Z_BUF_ERROR ? std::string("the compressed data is truncated")
+      const std::string why = status == Z_BUF_ERROR
+                                  ? std::string("the compressed data is truncated")
                               : stream.msg != nullptr ? std::string(stream.msg)
                                                       : "zlib error " + std::to_string(status);
       inflateEnd(&stream);

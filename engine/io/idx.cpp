@@ -26,7 +26,8 @@ T big_endian(const unsigned char* p) {
 }  // namespace
 
 Tensor parse_idx(const std::vector<unsigned char>& bytes, const std::string& name) {
-  if (bytes.size() < 4) fail(name, ": not an IDX file (", bytes.size(), " bytes, shorter than the magic)");
+  if (bytes.size() < 4)
+    fail(name, ": not an IDX file (", bytes.size(), " bytes, shorter than the magic)");
   if (bytes[0] != 0 || bytes[1] != 0) {
     fail(name, ": not an IDX file (magic bytes ", static_cast<int>(bytes[0]), " ",
          static_cast<int>(bytes[1]), ", expected 0 0)");
@@ -35,11 +36,22 @@ Tensor parse_idx(const std::vector<unsigned char>& bytes, const std::string& nam
   const int rank = bytes[3];
   std::size_t element = 0;
   switch (type) {
-    case 0x08: case 0x09: element = 1; break;  // unsigned / signed byte
-    case 0x0B: element = 2; break;             // short
-    case 0x0C: case 0x0D: element = 4; break;  // int, float
-    case 0x0E: element = 8; break;             // double
-    default: fail(name, ": unknown IDX element type ", type, " (expected 8, 9, 11, 12, 13 or 14)");
+    case 0x08:
+    case 0x09:
+      element = 1;
+      break;  // unsigned / signed byte
+    case 0x0B:
+      element = 2;
+      break;  // short
+    case 0x0C:
+    case 0x0D:
+      element = 4;
+      break;  // int, float
+    case 0x0E:
+      element = 8;
+      break;  // double
+    default:
+      fail(name, ": unknown IDX element type ", type, " (expected 8, 9, 11, 12, 13 or 14)");
   }
   if (rank < 1 || rank > Shape::kMaxRank) {
     fail(name, ": IDX rank ", rank, " is not supported (1 to ", Shape::kMaxRank, ")");
@@ -56,11 +68,12 @@ Tensor parse_idx(const std::vector<unsigned char>& bytes, const std::string& nam
   }
   const std::size_t expected = header + count * element;
   if (bytes.size() < expected) {
-    fail(name, ": truncated IDX file: ", Shape(dims).str(), " needs ", expected, " bytes, the file has ",
-         bytes.size());
+    fail(name, ": truncated IDX file: ", Shape(dims).str(), " needs ", expected,
+         " bytes, the file has ", bytes.size());
   }
   if (bytes.size() > expected) {
-    fail(name, ": IDX file has ", bytes.size() - expected, " bytes after its ", Shape(dims).str(), " data");
+    fail(name, ": IDX file has ", bytes.size() - expected, " bytes after its ", Shape(dims).str(),
+         " data");
   }
   const unsigned char* data = bytes.data() + header;
   const Shape shape(dims);
@@ -70,11 +83,13 @@ Tensor parse_idx(const std::vector<unsigned char>& bytes, const std::string& nam
       if (count > 0) std::memcpy(t.raw(), data, count);
       return t;
     }
-    case 0x09: case 0x0B: case 0x0C: {
+    case 0x09:
+    case 0x0B:
+    case 0x0C: {
       Tensor t = Tensor::empty(shape, DType::kInt32);
       std::int32_t* out = t.data<std::int32_t>();
       for (std::size_t i = 0; i < count; ++i) {
-        out[i] = type == 0x09 ? static_cast<std::int8_t>(data[i])
+        out[i] = type == 0x09   ? static_cast<std::int8_t>(data[i])
                  : type == 0x0B ? big_endian<std::int16_t>(data + 2 * i)
                                 : big_endian<std::int32_t>(data + 4 * i);
       }
@@ -87,12 +102,15 @@ Tensor parse_idx(const std::vector<unsigned char>& bytes, const std::string& nam
     }
     default: {
       Tensor t = Tensor::empty(shape, DType::kFloat64);
-      for (std::size_t i = 0; i < count; ++i) t.data<double>()[i] = big_endian<double>(data + 8 * i);
+      for (std::size_t i = 0; i < count; ++i)
+        t.data<double>()[i] = big_endian<double>(data + 8 * i);
       return t;
     }
   }
 }
 
-Tensor read_idx(const std::string& path) { return parse_idx(read_file_bytes(path), path); }
+Tensor read_idx(const std::string& path) {
+  return parse_idx(read_file_bytes(path), path);
+}
 
 }  // namespace myelin

@@ -50,7 +50,8 @@ std::vector<std::int64_t> parse_shape(const std::string& text, const std::string
     if (i < text.size() - 1 && text[i] != ',') fail(name, ": bad .npy shape '", text, "'");
   }
   if (dims.size() > static_cast<std::size_t>(Shape::kMaxRank)) {
-    fail(name, ": .npy array of rank ", dims.size(), " is not supported (at most ", Shape::kMaxRank, ")");
+    fail(name, ": .npy array of rank ", dims.size(), " is not supported (at most ", Shape::kMaxRank,
+         ")");
   }
   return dims;
 }
@@ -100,19 +101,37 @@ Tensor parse_npy(const std::vector<unsigned char>& bytes, const std::string& nam
   DType dtype;
   std::size_t element;
   bool widen = false;  // |i1, <i2, <u2: read into int32
-  if (descr == "<f4") { dtype = DType::kFloat32; element = 4; }
-  else if (descr == "<f8") { dtype = DType::kFloat64; element = 8; }
-  else if (descr == "<i4") { dtype = DType::kInt32; element = 4; }
-  else if (descr == "<i8") { dtype = DType::kInt64; element = 8; }
-  else if (descr == "|u1" || descr == "<u1") { dtype = DType::kUInt8; element = 1; }
-  else if (descr == "|i1" || descr == "<i1") { dtype = DType::kInt32; element = 1; widen = true; }
-  else if (descr == "<i2" || descr == "<u2") { dtype = DType::kInt32; element = 2; widen = true; }
-  else fail(name, ": .npy element type '", descr, "' is not supported (<f4 <f8 <i4 <i8 |u1 |i1 <i2 <u2)");
+  if (descr == "<f4") {
+    dtype = DType::kFloat32;
+    element = 4;
+  } else if (descr == "<f8") {
+    dtype = DType::kFloat64;
+    element = 8;
+  } else if (descr == "<i4") {
+    dtype = DType::kInt32;
+    element = 4;
+  } else if (descr == "<i8") {
+    dtype = DType::kInt64;
+    element = 8;
+  } else if (descr == "|u1" || descr == "<u1") {
+    dtype = DType::kUInt8;
+    element = 1;
+  } else if (descr == "|i1" || descr == "<i1") {
+    dtype = DType::kInt32;
+    element = 1;
+    widen = true;
+  } else if (descr == "<i2" || descr == "<u2") {
+    dtype = DType::kInt32;
+    element = 2;
+    widen = true;
+  } else
+    fail(name, ": .npy element type '", descr,
+         "' is not supported (<f4 <f8 <i4 <i8 |u1 |i1 <i2 <u2)");
   const std::size_t data = offset + header_len;
   const std::size_t expected = count * element;
   if (bytes.size() - data != expected) {
-    fail(name, ": .npy data is ", bytes.size() - data, " bytes, but ", Shape(dims).str(), " ", descr,
-         " needs ", expected, bytes.size() - data < expected ? " (truncated file)" : "");
+    fail(name, ": .npy data is ", bytes.size() - data, " bytes, but ", Shape(dims).str(), " ",
+         descr, " needs ", expected, bytes.size() - data < expected ? " (truncated file)" : "");
   }
   Tensor t = Tensor::empty(Shape(dims), dtype);
   if (!widen) {
@@ -132,31 +151,50 @@ Tensor parse_npy(const std::vector<unsigned char>& bytes, const std::string& nam
   return t;
 }
 
-Tensor read_npy(const std::string& path) { return parse_npy(read_file_bytes(path), path); }
+Tensor read_npy(const std::string& path) {
+  return parse_npy(read_file_bytes(path), path);
+}
 
 void write_npy(const std::string& path, const Tensor& tensor) {
   const Tensor host = tensor.to(Device::cpu());
   const char* descr = nullptr;
   switch (host.dtype()) {
-    case DType::kFloat32: descr = "<f4"; break;
-    case DType::kFloat64: descr = "<f8"; break;
-    case DType::kInt32: descr = "<i4"; break;
-    case DType::kInt64: descr = "<i8"; break;
-    case DType::kUInt8: descr = "|u1"; break;
+    case DType::kFloat32:
+      descr = "<f4";
+      break;
+    case DType::kFloat64:
+      descr = "<f8";
+      break;
+    case DType::kInt32:
+      descr = "<i4";
+      break;
+    case DType::kInt64:
+      descr = "<i8";
+      break;
+    case DType::kUInt8:
+      descr = "|u1";
+      break;
   }
   std::string shape = "(";
   for (int a = 0; a < host.shape().rank(); ++a) shape += std::to_string(host.shape()[a]) + ",";
   if (host.shape().rank() > 1) shape.pop_back();
   shape += ")";
-  std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " +
-                       shape + ", }";
+  std::string header =
+      std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
   // Pad so that the data starts on a 64-byte boundary, as NumPy does.
   const std::size_t unpadded = 10 + header.size() + 1;
   header.append((64 - unpadded % 64) % 64, ' ');
   header += '\n';
   std::ofstream out(path, std::ios::binary);
   if (!out) fail(path, ": cannot create the file");
-  const unsigned char prefix[] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+  const unsigned char prefix[] = {0x93,
+                                  'N',
+                                  'U',
+                                  'M',
+                                  'P',
+                                  'Y',
+                                  1,
+                                  0,
                                   static_cast<unsigned char>(header.size() & 0xff),
                                   static_cast<unsigned char>(header.size() >> 8)};
   out.write(reinterpret_cast<const char*>(prefix), sizeof prefix);

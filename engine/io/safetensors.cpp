@@ -63,7 +63,8 @@ SafeTensors parse_safetensors(const std::vector<unsigned char>& bytes, const std
   const std::size_t data_size = bytes.size() - data_start;
   Json header;
   try {
-    header = Json::parse(bytes.begin() + 8, bytes.begin() + static_cast<std::ptrdiff_t>(data_start));
+    header =
+        Json::parse(bytes.begin() + 8, bytes.begin() + static_cast<std::ptrdiff_t>(data_start));
   } catch (const Json::exception& e) {
     fail(name, ": the safetensors header is not valid JSON (", e.what(), ")");
   }
@@ -125,8 +126,8 @@ SafeTensors parse_safetensors(const std::vector<unsigned char>& bytes, const std
     }
     const std::uint64_t expected = count * dtype_size(kind->dtype);
     if (end - begin != expected) {
-      fail(where, ": ", dtype_text, " ", Shape(dims).str(), " needs ", expected, " bytes, its offsets span ",
-           end - begin);
+      fail(where, ": ", dtype_text, " ", Shape(dims).str(), " needs ", expected,
+           " bytes, its offsets span ", end - begin);
     }
     Tensor t = Tensor::empty(Shape(dims), kind->dtype);
     if (expected > 0) std::memcpy(t.raw(), bytes.data() + data_start + begin, expected);

@@ -107,7 +107,6 @@ class MYELIN_API Trainer {
   std::vector<std::int64_t> epoch_order(std::int64_t epoch, std::int64_t rows) const;
 
  private:
-
   Graph& graph_;
   Value loss_;
   Optimizer& optimizer_;

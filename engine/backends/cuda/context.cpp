@@ -183,8 +183,8 @@ void upload(DeviceContext& dc, Tensor& device_dst, const Tensor& src, int slot) 
     dc.upload(device_dst.raw(), src.raw(), src.nbytes(), slot);
   } else {  // already on a device: a copy in stream order
     DeviceGuard guard(dc.device);
-    MYELIN_CUDA_CHECK(cudaMemcpyAsync(device_dst.raw(), src.raw(), src.nbytes(),
-                                      cudaMemcpyDefault, dc.stream));
+    MYELIN_CUDA_CHECK(
+        cudaMemcpyAsync(device_dst.raw(), src.raw(), src.nbytes(), cudaMemcpyDefault, dc.stream));
   }
 }
 
