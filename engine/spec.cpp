@@ -535,6 +535,18 @@ ModelSpec default_model_spec() {
   return spec;
 }
 
+TrainOptions train_options(const ModelSpec& spec, Device device) {
+  TrainOptions options;
+  options.batch_size = spec.batch_size;
+  options.epochs = spec.epochs;
+  options.seed = spec.seed;
+  options.clip_norm = spec.clip_norm;
+  options.clip_value = spec.clip_value;
+  options.schedule = spec.schedule;
+  options.executor.device = device;
+  return options;
+}
+
 SequentialModel build_model(const ModelSpec& spec, std::int64_t features, std::int64_t batch_size) {
   SequentialModel m;
   m.features = features;

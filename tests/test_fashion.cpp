@@ -18,10 +18,7 @@ TEST(FashionMnist, OneEpochOnASubsetReachesTheAccuracyFloor) {
   SequentialModel model = build_model(spec, data.features, spec.batch_size);
   const Normalization norm = fit_normalization(data.train.features);
   Optimizer optimizer(spec.optimizer);
-  TrainOptions options;
-  options.batch_size = spec.batch_size;
-  options.epochs = spec.epochs;
-  Trainer trainer(model.graph, model.loss, optimizer, options);
+  Trainer trainer(model.graph, model.loss, optimizer, train_options(spec));
   SplitSource train(data.train, norm, model.input, model.labels);
   trainer.fit(train);
 

@@ -12,6 +12,7 @@
 #include "myelin/init.hpp"
 #include "myelin/optimizer.hpp"
 #include "myelin/schedule.hpp"
+#include "myelin/trainer.hpp"
 
 namespace myelin {
 
@@ -95,6 +96,10 @@ struct MYELIN_API SequentialModel {
   SequentialModel(SequentialModel&&) = default;
   SequentialModel& operator=(SequentialModel&&) = default;
 };
+
+// The training-loop settings of a spec (batch size, epochs, seed, clipping, schedule), for a
+// device.
+MYELIN_API TrainOptions train_options(const ModelSpec& spec, Device device = Device::cpu());
 
 // Builds the spec for inputs of `features` columns; the last linear layer's width is the number
 // of classes. Throws SpecError when the layers do not chain or end in a linear layer.

@@ -174,15 +174,7 @@ int run_train(const Args& args) {
   std::ofstream steps(run_dir + "/steps.jsonl", std::ios::app);
   std::ofstream metrics(run_dir + "/metrics.csv", std::ios::app);
 
-  TrainOptions options;
-  options.batch_size = spec.batch_size;
-  options.epochs = spec.epochs;
-  options.seed = spec.seed;
-  options.clip_norm = spec.clip_norm;
-  options.clip_value = spec.clip_value;
-  options.schedule = spec.schedule;
-  options.executor.device = device;
-  Trainer trainer(model.graph, model.loss, optimizer, options);
+  Trainer trainer(model.graph, model.loss, optimizer, train_options(spec, device));
   trainer.set_position(position);
   std::printf(
       "training on %s (%s): %lld training rows, %lld dev rows, %lld features, %lld classes\n",
