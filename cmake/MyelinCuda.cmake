@@ -1,11 +1,22 @@
-# Decides whether to build the CUDA backend (MYELIN_CUDA = AUTO | ON | OFF) and, when it does,
-# enables the CUDA language and finds the toolkit's libraries.
+# Decides whether to build the CUDA backend (MYELIN_CUDA = AUTO | ON | OFF | EMULATED) and, when
+# it does, enables the CUDA language and finds the toolkit's libraries. EMULATED builds the same
+# backend and kernel sources with the host compiler against the emulated device (emulator/):
+# no toolkit, no GPU; MYELIN_WITH_CUDA and MYELIN_EMULATED_DEVICE are both set.
 set(MYELIN_WITH_CUDA OFF)
-if(NOT MYELIN_CUDA MATCHES "^(AUTO|ON|OFF)$")
-  message(FATAL_ERROR "MYELIN_CUDA must be AUTO, ON or OFF, not '${MYELIN_CUDA}'")
+set(MYELIN_EMULATED_DEVICE OFF)
+if(NOT MYELIN_CUDA MATCHES "^(AUTO|ON|OFF|EMULATED)$")
+  message(FATAL_ERROR "MYELIN_CUDA must be AUTO, ON, OFF or EMULATED, not '${MYELIN_CUDA}'")
 endif()
 
-if(NOT MYELIN_CUDA STREQUAL "OFF")
+if(MYELIN_CUDA STREQUAL "EMULATED")
+  # Fibers of the emulated device's threads.
+  find_package(Boost 1.74 CONFIG COMPONENTS context)
+  if(NOT Boost_FOUND)
+    message(FATAL_ERROR "MYELIN_CUDA=EMULATED needs Boost.Context: apt-get install libboost-context-dev")
+  endif()
+  set(MYELIN_WITH_CUDA ON)
+  set(MYELIN_EMULATED_DEVICE ON)
+elseif(NOT MYELIN_CUDA STREQUAL "OFF")
   # nvcc is usually not on PATH outside a CUDA shell: also look where the toolkit installs.
   if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX})
     find_program(MYELIN_NVCC nvcc PATHS /usr/local/cuda/bin /opt/cuda/bin)

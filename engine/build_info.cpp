@@ -13,6 +13,9 @@ BuildInfo build_info() {
   info.version = MYELIN_VERSION;
 #if defined(MYELIN_WITH_CUDA)
   info.cuda = true;
+#if defined(MYELIN_EMULATED_DEVICE)
+  info.emulated = true;
+#endif
   info.cuda_runtime = cuda::runtime_version_built();
   info.cublas = cuda::cublas_version();
 #endif

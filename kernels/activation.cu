@@ -62,13 +62,14 @@ __global__ void activation_backward_kernel(ActivationParams p, const float* __re
 template <Activation K>
 void forward_as(const ActivationParams& p, const float* x, float* y, std::int64_t n, bool vec,
                 int blocks, cudaStream_t stream) {
-  activation_forward_kernel<K><<<blocks, 256, 0, stream>>>(p, x, y, n, vec);
+  MYELIN_LAUNCH_KERNEL(activation_forward_kernel<K>, blocks, 256, 0, stream, p, x, y, n, vec);
 }
 
 template <Activation K>
 void backward_as(const ActivationParams& p, const float* x, const float* y, const float* dy,
                  float* dx, std::int64_t n, bool vec, int blocks, cudaStream_t stream) {
-  activation_backward_kernel<K><<<blocks, 256, 0, stream>>>(p, x, y, dy, dx, n, vec);
+  MYELIN_LAUNCH_KERNEL(activation_backward_kernel<K>, blocks, 256, 0, stream, p, x, y, dy, dx, n,
+                       vec);
 }
 
 // Calls fn.template operator()<K>() for the runtime kind.

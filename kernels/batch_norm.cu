@@ -135,16 +135,16 @@ cudaError_t launch_batch_norm_forward(const BatchNormShape& s, bool train, const
                         1.0 / count, partials, mean, stream);
     launch_channel_sums(SquaredDeviation{x, mean, s.channels, s.inner}, s.outer, s.channels,
                         s.inner, s.columns, s.chunk, s.chunks, 1.0, partials, var_sum, stream);
-    finish_train_kernel<<<channel_blocks(s.channels), 256, 0, stream>>>(
-        mean, var_sum, s.channels, count, momentum, eps, running_mean, running_var,
-        num_batches_tracked, saved_mean, saved_invstd);
+    MYELIN_LAUNCH_KERNEL(finish_train_kernel, channel_blocks(s.channels), 256, 0, stream, mean,
+                         var_sum, s.channels, count, momentum, eps, running_mean, running_var,
+                         num_batches_tracked, saved_mean, saved_invstd);
   } else {
-    finish_eval_kernel<<<channel_blocks(s.channels), 256, 0, stream>>>(
-        running_mean, running_var, s.channels, eps, saved_mean, saved_invstd);
+    MYELIN_LAUNCH_KERNEL(finish_eval_kernel, channel_blocks(s.channels), 256, 0, stream,
+                         running_mean, running_var, s.channels, eps, saved_mean, saved_invstd);
   }
   if (n > 0) {
-    normalize_kernel<<<blocks, 256, 0, stream>>>(x, saved_mean, saved_invstd, weight, bias, y, n,
-                                                 s.channels, s.inner);
+    MYELIN_LAUNCH_KERNEL(normalize_kernel, blocks, 256, 0, stream, x, saved_mean, saved_invstd,
+                         weight, bias, y, n, s.channels, s.inner);
   }
   return cudaGetLastError();
 }
@@ -164,13 +164,13 @@ cudaError_t launch_batch_norm_backward(const BatchNormShape& s, bool train, cons
                       s.outer, s.channels, s.inner, s.columns, s.chunk, s.chunks, 1.0, partials,
                       sum_dy_xhat, stream);
   if (dweight != nullptr || dbias != nullptr) {
-    finish_param_grads_kernel<<<channel_blocks(s.channels), 256, 0, stream>>>(
-        sum_dy, sum_dy_xhat, s.channels, dweight, dbias);
+    MYELIN_LAUNCH_KERNEL(finish_param_grads_kernel, channel_blocks(s.channels), 256, 0, stream,
+                         sum_dy, sum_dy_xhat, s.channels, dweight, dbias);
   }
   if (dx != nullptr && n > 0) {
-    input_grad_kernel<<<blocks, 256, 0, stream>>>(x, dy, weight, saved_mean, saved_invstd, sum_dy,
-                                                  sum_dy_xhat, dx, n, s.channels, s.inner,
-                                                  static_cast<double>(s.outer * s.inner), train);
+    MYELIN_LAUNCH_KERNEL(input_grad_kernel, blocks, 256, 0, stream, x, dy, weight, saved_mean,
+                         saved_invstd, sum_dy, sum_dy_xhat, dx, n, s.channels, s.inner,
+                         static_cast<double>(s.outer * s.inner), train);
   }
   return cudaGetLastError();
 }

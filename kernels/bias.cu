@@ -32,7 +32,8 @@ __global__ void to_float_kernel(const double* __restrict__ in, float* __restrict
 
 cudaError_t launch_bias_add(float* y, const float* bias, std::int64_t rows, std::int64_t cols,
                             int blocks, cudaStream_t stream) {
-  if (rows * cols > 0) bias_add_kernel<<<blocks, 256, 0, stream>>>(y, bias, rows * cols, cols);
+  if (rows * cols > 0)
+    MYELIN_LAUNCH_KERNEL(bias_add_kernel, blocks, 256, 0, stream, y, bias, rows * cols, cols);
   return cudaGetLastError();
 }
 
@@ -43,8 +44,8 @@ cudaError_t launch_bias_grad(const float* dy, std::int64_t rows, std::int64_t co
   double* sums = scratch + chunks * cols;
   launch_channel_sums(Element{dy}, rows, cols, 1, true, chunk, chunks, 1.0, scratch, sums, stream);
   const std::int64_t blocks = (cols + 255) / 256;
-  to_float_kernel<<<static_cast<unsigned>(blocks < 1024 ? blocks : 1024), 256, 0, stream>>>(
-      sums, dbias, cols);
+  MYELIN_LAUNCH_KERNEL(to_float_kernel, static_cast<unsigned>(blocks < 1024 ? blocks : 1024), 256,
+                       0, stream, sums, dbias, cols);
   return cudaGetLastError();
 }
 

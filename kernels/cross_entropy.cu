@@ -69,8 +69,8 @@ __global__ void cross_entropy_warp_kernel(CrossEntropyArgs a, RowOut out) {
 
 template <typename Label>
 __global__ void cross_entropy_block_kernel(CrossEntropyArgs a, RowOut out) {
-  __shared__ float shared[64];
-  __shared__ float shared_sum[32];
+  MYELIN_SHARED(float[64], shared);
+  MYELIN_SHARED(float[32], shared_sum);
   const std::int64_t row = blockIdx.x;
   const float* x = a.logits + row * a.classes;
   MaxSum ms{-INFINITY, 0.0f};
@@ -121,9 +121,9 @@ template <typename Label>
 void forward_rows(const CrossEntropyArgs& a, bool warp_per_row, int blocks, int threads, RowOut out,
                   cudaStream_t stream) {
   if (warp_per_row) {
-    cross_entropy_warp_kernel<Label><<<blocks, threads, 0, stream>>>(a, out);
+    MYELIN_LAUNCH_KERNEL(cross_entropy_warp_kernel<Label>, blocks, threads, 0, stream, a, out);
   } else {
-    cross_entropy_block_kernel<Label><<<blocks, threads, 0, stream>>>(a, out);
+    MYELIN_LAUNCH_KERNEL(cross_entropy_block_kernel<Label>, blocks, threads, 0, stream, a, out);
   }
 }
 
@@ -147,7 +147,8 @@ cudaError_t launch_cross_entropy_forward(const CrossEntropyArgs& a, bool warp_pe
   launch_flat_sum(ArrayTerm{out.loss}, a.rows, chunk, chunks, 1.0, loss_partials, totals, stream);
   launch_flat_sum(ArrayTerm{out.count}, a.rows, chunk, chunks, 1.0, count_partials, totals + 1,
                   stream);
-  cross_entropy_finish_kernel<<<1, 1, 0, stream>>>(totals, totals + 1, a.loss, a.inv_count);
+  MYELIN_LAUNCH_KERNEL(cross_entropy_finish_kernel, 1, 1, 0, stream, totals, totals + 1, a.loss,
+                       a.inv_count);
   return cudaGetLastError();
 }
 
@@ -155,9 +156,11 @@ cudaError_t launch_cross_entropy_backward(const CrossEntropyArgs& a, const float
                                           float* dlogits, int blocks, cudaStream_t stream) {
   if (a.rows * a.classes == 0) return cudaGetLastError();
   if (a.labels_int64) {
-    cross_entropy_backward_kernel<std::int64_t><<<blocks, 256, 0, stream>>>(a, grad, dlogits);
+    MYELIN_LAUNCH_KERNEL(cross_entropy_backward_kernel<std::int64_t>, blocks, 256, 0, stream, a,
+                         grad, dlogits);
   } else {
-    cross_entropy_backward_kernel<std::int32_t><<<blocks, 256, 0, stream>>>(a, grad, dlogits);
+    MYELIN_LAUNCH_KERNEL(cross_entropy_backward_kernel<std::int32_t>, blocks, 256, 0, stream, a,
+                         grad, dlogits);
   }
   return cudaGetLastError();
 }

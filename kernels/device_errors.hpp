@@ -6,6 +6,10 @@
 
 #include "myelin/host_device.hpp"
 
+#if defined(MYELIN_EMULATED_CUDACC)
+#include <cuda_runtime.h>  // the emulated device's atomics
+#endif
+
 namespace myelin {
 
 inline constexpr int kDeviceErrorLabelRange = 1;  // detail: row, label, classes
@@ -17,7 +21,7 @@ struct DeviceErrorRecord {
   long long detail[3];
 };
 
-#if defined(__CUDACC__)
+#if defined(__CUDACC__) || defined(MYELIN_EMULATED_CUDACC)
 // Keeps the first error: later ones lose the compare-and-swap on `code` (an integer atomic,
 // never a floating-point one).
 __device__ inline void record_device_error(DeviceErrorRecord* record, int code, int node,

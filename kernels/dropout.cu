@@ -49,15 +49,16 @@ cudaError_t launch_dropout_forward(const float* x, float* y, std::uint8_t* mask,
                                    const std::uint64_t* step, std::uint32_t threshold,
                                    bool drop_all, float scale, int blocks, cudaStream_t stream) {
   if (n > 0) {
-    dropout_forward_kernel<<<blocks, 256, 0, stream>>>(x, y, mask, n, seed, stream_id, step,
-                                                       threshold, drop_all, scale);
+    MYELIN_LAUNCH_KERNEL(dropout_forward_kernel, blocks, 256, 0, stream, x, y, mask, n, seed,
+                         stream_id, step, threshold, drop_all, scale);
   }
   return cudaGetLastError();
 }
 
 cudaError_t launch_dropout_backward(const float* dy, const std::uint8_t* mask, float* dx,
                                     std::int64_t n, float scale, int blocks, cudaStream_t stream) {
-  if (n > 0) dropout_backward_kernel<<<blocks, 256, 0, stream>>>(dy, mask, dx, n, scale);
+  if (n > 0)
+    MYELIN_LAUNCH_KERNEL(dropout_backward_kernel, blocks, 256, 0, stream, dy, mask, dx, n, scale);
   return cudaGetLastError();
 }
 

@@ -73,23 +73,24 @@ struct Square {
 
 cudaError_t launch_add(const float* a, const float* b, float* y, std::int64_t n, bool vectorized,
                        int blocks, cudaStream_t stream) {
-  if (n > 0) add_kernel<<<blocks, 256, 0, stream>>>(a, b, y, n, vectorized);
+  if (n > 0) MYELIN_LAUNCH_KERNEL(add_kernel, blocks, 256, 0, stream, a, b, y, n, vectorized);
   return cudaGetLastError();
 }
 
 cudaError_t launch_accumulate(float* dst, const float* src, std::int64_t n, bool vectorized,
                               int blocks, cudaStream_t stream) {
-  if (n > 0) accumulate_kernel<<<blocks, 256, 0, stream>>>(dst, src, n, vectorized);
+  if (n > 0)
+    MYELIN_LAUNCH_KERNEL(accumulate_kernel, blocks, 256, 0, stream, dst, src, n, vectorized);
   return cudaGetLastError();
 }
 
 cudaError_t launch_scale(float* t, float factor, std::int64_t n, int blocks, cudaStream_t stream) {
-  if (n > 0) scale_kernel<<<blocks, 256, 0, stream>>>(t, factor, n);
+  if (n > 0) MYELIN_LAUNCH_KERNEL(scale_kernel, blocks, 256, 0, stream, t, factor, n);
   return cudaGetLastError();
 }
 
 cudaError_t launch_clamp(float* t, float limit, std::int64_t n, int blocks, cudaStream_t stream) {
-  if (n > 0) clamp_kernel<<<blocks, 256, 0, stream>>>(t, limit, n);
+  if (n > 0) MYELIN_LAUNCH_KERNEL(clamp_kernel, blocks, 256, 0, stream, t, limit, n);
   return cudaGetLastError();
 }
 
@@ -100,7 +101,7 @@ cudaError_t launch_sum_of_squares(const float* t, std::int64_t n, std::int64_t c
 }
 
 cudaError_t launch_write_u64(std::uint64_t* target, std::uint64_t value, cudaStream_t stream) {
-  write_u64_kernel<<<1, 1, 0, stream>>>(target, value);
+  MYELIN_LAUNCH_KERNEL(write_u64_kernel, 1, 1, 0, stream, target, value);
   return cudaGetLastError();
 }
 

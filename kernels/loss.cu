@@ -87,13 +87,13 @@ cudaError_t launch_bce_forward(const BceArgs& a, int /*blocks*/, std::int64_t ch
   double* totals = partials + 2 * chunks;
   launch_flat_sum(BceTerm{a}, a.n, chunk, chunks, 1.0, partials, totals, stream);
   launch_flat_sum(MaskTerm{a}, a.n, chunk, chunks, 1.0, partials + chunks, totals + 1, stream);
-  bce_finish_kernel<<<1, 1, 0, stream>>>(totals, totals + 1, a.loss, a.inv_count);
+  MYELIN_LAUNCH_KERNEL(bce_finish_kernel, 1, 1, 0, stream, totals, totals + 1, a.loss, a.inv_count);
   return cudaGetLastError();
 }
 
 cudaError_t launch_bce_backward(const BceArgs& a, const float* grad, float* dlogits, int blocks,
                                 cudaStream_t stream) {
-  if (a.n > 0) bce_backward_kernel<<<blocks, 256, 0, stream>>>(a, grad, dlogits);
+  if (a.n > 0) MYELIN_LAUNCH_KERNEL(bce_backward_kernel, blocks, 256, 0, stream, a, grad, dlogits);
   return cudaGetLastError();
 }
 
@@ -104,13 +104,14 @@ cudaError_t launch_mse_forward(const float* a, const float* b, float* loss, std:
   // The mean of no elements is NaN, as in PyTorch.
   const double scale = n > 0 ? 1.0 / static_cast<double>(n) : nan("");
   launch_flat_sum(SquaredDifference{a, b}, n, chunk, chunks, scale, partials, total, stream);
-  to_float_kernel<<<1, 1, 0, stream>>>(total, loss);
+  MYELIN_LAUNCH_KERNEL(to_float_kernel, 1, 1, 0, stream, total, loss);
   return cudaGetLastError();
 }
 
 cudaError_t launch_mse_backward(const float* a, const float* b, const float* grad, float* da,
                                 float* db, std::int64_t n, int blocks, cudaStream_t stream) {
-  if (n > 0) mse_backward_kernel<<<blocks, 256, 0, stream>>>(a, b, grad, da, db, n);
+  if (n > 0)
+    MYELIN_LAUNCH_KERNEL(mse_backward_kernel, blocks, 256, 0, stream, a, b, grad, da, db, n);
   return cudaGetLastError();
 }
 

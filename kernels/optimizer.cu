@@ -20,7 +20,7 @@ __global__ void write_constants_kernel(StepConstants* target, StepConstants valu
 }
 
 __global__ void chunk_squares_kernel(MultiTensorTable t, double* __restrict__ partials) {
-  __shared__ double shared[32];
+  MYELIN_SHARED(double[32], shared);
   const std::int64_t k = blockIdx.x;
   const ParamSlots& p = t.params[t.chunk_tensor[k]];
   const std::int64_t begin = t.chunk_start[k];
@@ -36,7 +36,7 @@ __global__ void chunk_squares_kernel(MultiTensorTable t, double* __restrict__ pa
 
 __global__ void norm_finish_kernel(const double* __restrict__ partials, std::int64_t chunks,
                                    double max_norm, double* norm, float* scale) {
-  __shared__ double shared[32];
+  MYELIN_SHARED(double[32], shared);
   double s = 0.0;
   // Thread t adds partials t, t + blockDim, ... then the fixed block tree: a fixed order.
   for (std::int64_t k = threadIdx.x; k < chunks; k += blockDim.x) s += partials[k];
@@ -74,16 +74,18 @@ __global__ void multi_tensor_update_kernel(MultiTensorTable t, const StepConstan
 
 cudaError_t launch_write_constants(StepConstants* target, const StepConstants& value,
                                    cudaStream_t stream) {
-  write_constants_kernel<<<1, 1, 0, stream>>>(target, value);
+  MYELIN_LAUNCH_KERNEL(write_constants_kernel, 1, 1, 0, stream, target, value);
   return cudaGetLastError();
 }
 
 cudaError_t launch_grad_norm(const MultiTensorTable& table, double* partials, double max_norm,
                              double* norm, float* scale, cudaStream_t stream) {
   if (table.chunks > 0) {
-    chunk_squares_kernel<<<static_cast<unsigned>(table.chunks), 256, 0, stream>>>(table, partials);
+    MYELIN_LAUNCH_KERNEL(chunk_squares_kernel, static_cast<unsigned>(table.chunks), 256, 0, stream,
+                         table, partials);
   }
-  norm_finish_kernel<<<1, 256, 0, stream>>>(partials, table.chunks, max_norm, norm, scale);
+  MYELIN_LAUNCH_KERNEL(norm_finish_kernel, 1, 256, 0, stream, partials, table.chunks, max_norm,
+                       norm, scale);
   return cudaGetLastError();
 }
 
@@ -91,8 +93,8 @@ cudaError_t launch_multi_tensor_update(const MultiTensorTable& table,
                                        const StepConstants* constants, const float* clip_scale,
                                        cudaStream_t stream) {
   if (table.chunks > 0) {
-    multi_tensor_update_kernel<<<static_cast<unsigned>(table.chunks), 256, 0, stream>>>(
-        table, constants, clip_scale);
+    MYELIN_LAUNCH_KERNEL(multi_tensor_update_kernel, static_cast<unsigned>(table.chunks), 256, 0,
+                         stream, table, constants, clip_scale);
   }
   return cudaGetLastError();
 }

@@ -4,6 +4,7 @@
 // loop, so that each 10-round evaluation feeds four outputs and neighbouring threads write
 // neighbouring 16-byte groups (coalesced). The grid is capped at a few waves of blocks per SM;
 // the stride loop covers any n.
+#include "kernels/launch.cuh"
 #include "kernels/random.hpp"
 #include "myelin/philox.hpp"
 
@@ -37,8 +38,8 @@ void launch_philox_uniform(float* out, std::int64_t n, std::uint64_t seed, std::
   const std::int64_t groups = (n + 3) / 4;
   std::int64_t blocks = (groups + kThreads - 1) / kThreads;
   if (blocks > kMaxBlocks) blocks = kMaxBlocks;
-  philox_uniform_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(out, n, seed,
-                                                                                stream_id, step);
+  MYELIN_LAUNCH_KERNEL(philox_uniform_kernel, static_cast<unsigned>(blocks), kThreads, 0, stream,
+                       out, n, seed, stream_id, step);
 }
 
 }  // namespace myelin::kernels

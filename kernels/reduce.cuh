@@ -20,7 +20,7 @@ namespace myelin::kernels {
 template <typename Term>
 __global__ void flat_partials_kernel(Term term, std::int64_t n, std::int64_t chunk,
                                      double* __restrict__ partials) {
-  __shared__ double shared[32];
+  MYELIN_SHARED(double[32], shared);
   const std::int64_t begin = static_cast<std::int64_t>(blockIdx.x) * chunk;
   const std::int64_t end = begin + chunk < n ? begin + chunk : n;
   double s = 0.0;
@@ -44,7 +44,7 @@ __global__ void finish_partials_kernel(const Real* __restrict__ partials, std::i
 template <typename Term>
 __global__ void column_partials_kernel(Term term, std::int64_t rows, std::int64_t cols,
                                        std::int64_t chunk_rows, double* __restrict__ partials) {
-  __shared__ double lanes[8][kWarpSize + 1];
+  MYELIN_SHARED(double[8][kWarpSize + 1], lanes);
   const std::int64_t col = static_cast<std::int64_t>(blockIdx.x) * kWarpSize + threadIdx.x;
   const std::int64_t r0 = static_cast<std::int64_t>(blockIdx.y) * chunk_rows;
   const std::int64_t r1 = r0 + chunk_rows < rows ? r0 + chunk_rows : rows;
@@ -65,7 +65,7 @@ template <typename Term>
 __global__ void channel_partials_kernel(Term term, std::int64_t outer, std::int64_t channels,
                                         std::int64_t inner, std::int64_t chunk_outer,
                                         double* __restrict__ partials) {
-  __shared__ double shared[32];
+  MYELIN_SHARED(double[32], shared);
   const std::int64_t c = blockIdx.x;
   const std::int64_t o0 = static_cast<std::int64_t>(blockIdx.y) * chunk_outer;
   const std::int64_t o1 = o0 + chunk_outer < outer ? o0 + chunk_outer : outer;
@@ -91,16 +91,16 @@ cudaError_t launch_channel_sums(Term term, std::int64_t outer, std::int64_t chan
   if (columns) {
     const dim3 grid(static_cast<unsigned>((channels + kWarpSize - 1) / kWarpSize),
                     static_cast<unsigned>(chunks));
-    column_partials_kernel<<<grid, dim3(kWarpSize, 8), 0, stream>>>(term, outer, channels, chunk,
-                                                                    partials);
+    MYELIN_LAUNCH_KERNEL(column_partials_kernel, grid, dim3(kWarpSize, 8), 0, stream, term, outer,
+                         channels, chunk, partials);
   } else {
     const dim3 grid(static_cast<unsigned>(channels), static_cast<unsigned>(chunks));
-    channel_partials_kernel<<<grid, 256, 0, stream>>>(term, outer, channels, inner, chunk,
-                                                      partials);
+    MYELIN_LAUNCH_KERNEL(channel_partials_kernel, grid, 256, 0, stream, term, outer, channels,
+                         inner, chunk, partials);
   }
   const std::int64_t blocks = (channels + 255) / 256;
-  finish_partials_kernel<<<static_cast<unsigned>(blocks < 1024 ? blocks : 1024), 256, 0, stream>>>(
-      partials, chunks, channels, scale, out);
+  MYELIN_LAUNCH_KERNEL(finish_partials_kernel, static_cast<unsigned>(blocks < 1024 ? blocks : 1024),
+                       256, 0, stream, partials, chunks, channels, scale, out);
   return cudaGetLastError();
 }
 
@@ -109,8 +109,9 @@ cudaError_t launch_channel_sums(Term term, std::int64_t outer, std::int64_t chan
 template <typename Term>
 cudaError_t launch_flat_sum(Term term, std::int64_t n, std::int64_t chunk, std::int64_t chunks,
                             double scale, double* partials, double* out, cudaStream_t stream) {
-  flat_partials_kernel<<<static_cast<unsigned>(chunks), 256, 0, stream>>>(term, n, chunk, partials);
-  finish_partials_kernel<<<1, 32, 0, stream>>>(partials, chunks, 1, scale, out);
+  MYELIN_LAUNCH_KERNEL(flat_partials_kernel, static_cast<unsigned>(chunks), 256, 0, stream, term, n,
+                       chunk, partials);
+  MYELIN_LAUNCH_KERNEL(finish_partials_kernel, 1, 32, 0, stream, partials, chunks, 1, scale, out);
   return cudaGetLastError();
 }
 

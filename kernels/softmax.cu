@@ -40,7 +40,7 @@ __global__ void softmax_warp_forward_kernel(const float* __restrict__ x, float* 
 template <bool kLog>
 __global__ void softmax_block_forward_kernel(const float* __restrict__ x, float* __restrict__ y,
                                              std::int64_t cols) {
-  __shared__ float shared[64];
+  MYELIN_SHARED(float[64], shared);
   const std::int64_t row = blockIdx.x;
   const float* xr = x + row * cols;
   MaxSum ms{-INFINITY, 0.0f};
@@ -82,7 +82,7 @@ template <bool kLog>
 __global__ void softmax_block_backward_kernel(const float* __restrict__ y,
                                               const float* __restrict__ dy, float* __restrict__ dx,
                                               std::int64_t cols) {
-  __shared__ float shared[32];
+  MYELIN_SHARED(float[32], shared);
   const std::int64_t base = static_cast<std::int64_t>(blockIdx.x) * cols;
   float dot = 0.0f;
   for (std::int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
@@ -96,9 +96,11 @@ template <bool kLog>
 void forward(const float* x, float* y, std::int64_t rows, std::int64_t cols, bool warp_per_row,
              int blocks, int threads, cudaStream_t stream) {
   if (warp_per_row) {
-    softmax_warp_forward_kernel<kLog><<<blocks, threads, 0, stream>>>(x, y, rows, cols);
+    MYELIN_LAUNCH_KERNEL(softmax_warp_forward_kernel<kLog>, blocks, threads, 0, stream, x, y, rows,
+                         cols);
   } else {
-    softmax_block_forward_kernel<kLog><<<blocks, threads, 0, stream>>>(x, y, cols);
+    MYELIN_LAUNCH_KERNEL(softmax_block_forward_kernel<kLog>, blocks, threads, 0, stream, x, y,
+                         cols);
   }
 }
 
@@ -106,9 +108,11 @@ template <bool kLog>
 void backward(const float* y, const float* dy, float* dx, std::int64_t rows, std::int64_t cols,
               bool warp_per_row, int blocks, int threads, cudaStream_t stream) {
   if (warp_per_row) {
-    softmax_warp_backward_kernel<kLog><<<blocks, threads, 0, stream>>>(y, dy, dx, rows, cols);
+    MYELIN_LAUNCH_KERNEL(softmax_warp_backward_kernel<kLog>, blocks, threads, 0, stream, y, dy, dx,
+                         rows, cols);
   } else {
-    softmax_block_backward_kernel<kLog><<<blocks, threads, 0, stream>>>(y, dy, dx, cols);
+    MYELIN_LAUNCH_KERNEL(softmax_block_backward_kernel<kLog>, blocks, threads, 0, stream, y, dy, dx,
+                         cols);
   }
 }
 

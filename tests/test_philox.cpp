@@ -9,11 +9,6 @@
 #include "myelin/random.hpp"
 #include "test_util.hpp"
 
-#if defined(MYELIN_WITH_CUDA)
-#include "backends/cuda/random.hpp"
-#include "myelin/build_info.hpp"
-#endif
-
 namespace myelin {
 namespace {
 
@@ -106,19 +101,6 @@ TEST(Philox, StableIdIsFnv1a) {
   EXPECT_EQ(stable_id("a"), 0xe40c292cu);
   EXPECT_EQ(stable_id("foobar"), 0xbf9cf968u);
 }
-
-#if defined(MYELIN_WITH_CUDA)
-TEST(PhiloxGpu, DeviceDrawsEqualHostDrawsBitForBit) {
-  MYELIN_REQUIRE_GPU();
-  const std::int64_t n = 100003;  // not a multiple of 4 or of a block
-  const std::vector<float> device =
-      cuda::philox_uniform(Device::cuda(0), n, 99, 12, 3).to_vector<float>();
-  Rng rng(99, 12, 3);
-  for (std::int64_t i = 0; i < n; ++i) {
-    ASSERT_EQ(device[static_cast<std::size_t>(i)], rng.uniform_float()) << "element " << i;
-  }
-}
-#endif
 
 }  // namespace
 }  // namespace myelin

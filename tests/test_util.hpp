@@ -7,7 +7,41 @@
 
 #include "myelin/myelin.hpp"
 
+#if defined(MYELIN_EMULATED_DEVICE)
+#include "myelin_emu/emulator.hpp"
+#endif
+
 namespace myelin::test {
+
+// The schedule seeds every GPU kernel test runs under. On the emulated device a seed orders the
+// threads between barriers (and the blocks), so a missing barrier or __syncwarp changes bits
+// between them; on a real GPU the runs are plain repeats, which must give the same bits too.
+inline std::vector<std::uint64_t> schedule_seeds() {
+  return {1, 2};
+}
+
+// Sets the emulated device's schedule seed for a scope (nothing on a real GPU).
+class ScheduleSeed {
+ public:
+  explicit ScheduleSeed(std::uint64_t seed) {
+#if defined(MYELIN_EMULATED_DEVICE)
+    saved_ = emu::schedule_seed();
+    emu::set_schedule_seed(seed);
+#else
+    (void)seed;
+#endif
+  }
+  ~ScheduleSeed() {
+#if defined(MYELIN_EMULATED_DEVICE)
+    emu::set_schedule_seed(saved_);
+#endif
+  }
+  ScheduleSeed(const ScheduleSeed&) = delete;
+  ScheduleSeed& operator=(const ScheduleSeed&) = delete;
+
+ private:
+  std::uint64_t saved_ = 0;
+};
 
 // Uniform values in [low, high), float64 unless told otherwise, from a fixed seed.
 inline Tensor random_tensor(const Shape& shape, std::uint64_t seed, double low = -1.0,

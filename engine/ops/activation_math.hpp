@@ -1,11 +1,13 @@
 #pragma once
 
 // Scalar activation math, following torch.nn.functional: the CPU reference path instantiates
-// it in float and double, the CUDA kernels (compiled by nvcc) in float, so both backends
-// evaluate the same formulas.
+// it in float and double, the CUDA kernels in float, so both backends evaluate the same
+// formulas. Elementary functions come from kernels/device_math.hpp (the device's own on a GPU
+// and on the emulated device).
 
 #include <cmath>
 
+#include "kernels/device_math.hpp"
 #include "myelin/host_device.hpp"
 #include "ops/activation.hpp"
 
@@ -13,8 +15,8 @@ namespace myelin {
 
 template <typename T>
 MYELIN_HOST_DEVICE inline T stable_sigmoid(T x) {
-  if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-  const T e = std::exp(x);
+  if (x >= T(0)) return T(1) / (T(1) + dmath::exp(-x));
+  const T e = dmath::exp(x);
   return e / (T(1) + e);
 }
 
@@ -38,18 +40,18 @@ MYELIN_HOST_DEVICE inline T activation_forward(Activation kind, T x, const Activ
     case Activation::kSigmoid:
       return stable_sigmoid(x);
     case Activation::kTanh:
-      return std::tanh(x);
+      return dmath::tanh(x);
     case Activation::kElu:
-      return x > T(0) ? x : static_cast<T>(p.a) * std::expm1(x);
+      return x > T(0) ? x : static_cast<T>(p.a) * dmath::expm1(x);
     case Activation::kAbs:
       return std::abs(x);
     case Activation::kGelu: {
       using C = GeluConstants<T>;
       if (p.approximate) {
         const T inner = C::kSqrt2OverPi * (x + C::kCubic * x * x * x);
-        return T(0.5) * x * (T(1) + std::tanh(inner));
+        return T(0.5) * x * (T(1) + dmath::tanh(inner));
       }
-      return T(0.5) * x * (T(1) + std::erf(x * C::kInvSqrt2));
+      return T(0.5) * x * (T(1) + dmath::erf(x * C::kInvSqrt2));
     }
     case Activation::kSilu:
       return x * stable_sigmoid(x);
@@ -57,7 +59,7 @@ MYELIN_HOST_DEVICE inline T activation_forward(Activation kind, T x, const Activ
       const T beta = static_cast<T>(p.a);
       const T bx = beta * x;
       // Above the threshold softplus is x to within exp(-threshold): PyTorch returns x there.
-      return bx > static_cast<T>(p.b) ? x : std::log1p(std::exp(bx)) / beta;
+      return bx > static_cast<T>(p.b) ? x : dmath::log1p(dmath::exp(bx)) / beta;
     }
   }
   return x;
@@ -79,19 +81,19 @@ MYELIN_HOST_DEVICE inline T activation_backward(Activation kind, T x, T y, T g,
     case Activation::kTanh:
       return g * (T(1) - y * y);
     case Activation::kElu:
-      return x > T(0) ? g : g * static_cast<T>(p.a) * std::exp(x);
+      return x > T(0) ? g : g * static_cast<T>(p.a) * dmath::exp(x);
     case Activation::kAbs:
       return x > T(0) ? g : (x < T(0) ? -g : T(0));
     case Activation::kGelu: {
       using C = GeluConstants<T>;
       if (p.approximate) {
         const T x2 = x * x;
-        const T t = std::tanh(C::kSqrt2OverPi * (x + C::kCubic * x2 * x));
+        const T t = dmath::tanh(C::kSqrt2OverPi * (x + C::kCubic * x2 * x));
         const T dinner = C::kSqrt2OverPi * (T(1) + T(3) * C::kCubic * x2);
         return g * (T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * dinner);
       }
-      const T cdf = T(0.5) * (T(1) + std::erf(x * C::kInvSqrt2));
-      const T pdf = C::kInvSqrt2Pi * std::exp(T(-0.5) * x * x);
+      const T cdf = T(0.5) * (T(1) + dmath::erf(x * C::kInvSqrt2));
+      const T pdf = C::kInvSqrt2Pi * dmath::exp(T(-0.5) * x * x);
       return g * (cdf + x * pdf);
     }
     case Activation::kSilu: {

@@ -13,7 +13,10 @@ int run_info(const Args& args) {
   std::cout << "myelin " << b.version << "\n"
             << "  compiler: " << b.compiler << "\n"
             << "  BLAS:     " << b.blas << "\n";
-  if (b.cuda) {
+  if (b.cuda && b.emulated) {
+    std::cout << "  CUDA:     backend built for the emulated device (kernels run on the CPU, "
+                 "for testing; no speed), cuBLAS emulated\n";
+  } else if (b.cuda) {
     std::cout << "  CUDA:     backend built, runtime " << b.cuda_runtime / 1000 << "."
               << (b.cuda_runtime % 1000) / 10 << ", cuBLAS " << b.cublas << ", cuDNN "
               << (b.cudnn.empty() ? std::string("not found") : b.cudnn + " (benchmark baseline)")
@@ -24,7 +27,9 @@ int run_info(const Args& args) {
   std::string why;
   const int gpus = cuda_device_count(&why);
   std::cout << "devices:\n  cpu\n";
-  for (int i = 0; i < gpus; ++i) std::cout << "  cuda:" << i << "\n";
+  for (int i = 0; i < gpus; ++i) {
+    std::cout << "  cuda:" << i << (b.emulated ? " (emulated)" : "") << "\n";
+  }
   if (gpus == 0 && b.cuda) std::cout << "  (no usable GPU: " << why << ")\n";
 
   std::cout << "ops (" << op_table().size() << "):\n";

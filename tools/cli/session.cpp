@@ -13,6 +13,10 @@ Device choose_device(const std::string& requested, std::string& note) {
     return d;
   }
   std::string why;
+  if (build_info().emulated) {  // a test device: runs kernels on the CPU, far slower
+    note = "the CUDA device is emulated (choose it with --device cuda)";
+    return Device::cpu();
+  }
   if (cuda_device_count(&why) > 0) {
     note = "a GPU is usable";
     return Device::cuda(0);

@@ -1,0 +1,71 @@
+#pragma once
+
+// The emulated device's own interface, beyond the CUDA API it stands in for: what tests and
+// benchmarks read (counters, the last device fault) and set (the thread-order seed, a memory
+// limit to provoke out-of-memory).
+//
+// Counters are defined once here for every user:
+//  - launches: kernels and library kernels (cuBLAS, cuBLASLt, Thrust) accepted for execution;
+//  - device_allocations: memory newly taken from a device: a pool growing, or cudaMalloc;
+//    allocations served from memory a pool already holds are not counted (allocation_calls is);
+//  - pool_releases: pool blocks given back to the device (trimming at synchronisations above the
+//    pool's release threshold, cudaMemPoolTrimTo);
+//  - bytes_*: bytes copied in each direction (memsets are not copies);
+//  - blocking_waits: calls in which the host waits for device work: stream, event and device
+//    synchronisation, blocking copies (to pageable host memory, or cudaMemcpy from it), cudaFree,
+//    cudaFreeHost, and library calls that return a device result to the host;
+//  - event_queries: cudaEventQuery and cudaStreamQuery, counted apart (the emulator completes the
+//    queried work, so they always report it done).
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace myelin::emu {
+
+struct Counters {
+  std::uint64_t launches = 0;
+  std::uint64_t device_allocations = 0;
+  std::uint64_t allocation_calls = 0;
+  std::uint64_t pool_releases = 0;
+  std::uint64_t bytes_host_to_device = 0;
+  std::uint64_t bytes_device_to_host = 0;
+  std::uint64_t bytes_device_to_device = 0;
+  std::uint64_t blocking_waits = 0;
+  std::uint64_t event_queries = 0;
+};
+
+Counters counters();
+// The difference b - a, field by field.
+Counters operator-(const Counters& b, const Counters& a);
+
+// Number of emulated devices (2 unless MYELIN_EMU_DEVICES says otherwise, 1..8).
+int device_count();
+
+// Threads of a block run in an order drawn from this seed (MYELIN_EMU_SEED, else 1) and the
+// launch's position among the launches executed since the seed was set; so do the blocks of a
+// grid. Setting a seed again replays the same orders for the same sequence of launches.
+void set_schedule_seed(std::uint64_t seed);
+std::uint64_t schedule_seed();
+
+// The emulator's description of the last fault it found in device code (a barrier not reached
+// by every thread, a warp collective with a bad mask, a bad pointer), or "".
+std::string last_fault();
+
+// Caps the memory of a device at `bytes` (0: the device's full 80 GiB), to provoke out-of-memory.
+void set_memory_limit(int device, std::size_t bytes);
+
+// How often each kind of device work was queued: kernels by name (without template
+// arguments), library routines (cublasGemmEx, cublasLtMatmul, thrust::count_if), and copies
+// (cudaMemcpy, cudaMemcpyAsync).
+std::map<std::string, std::uint64_t> work_counts();
+
+// Whether cuBLASLt's heuristic query finds an algorithm (true by default). False makes it report
+// none, as a real cuBLASLt does for problems it cannot run, so that callers' fallbacks run.
+void set_cublaslt_algorithms(bool available);
+
+// Whether `ptr` points into an emulated device's memory.
+bool is_device_pointer(const void* ptr);
+
+}  // namespace myelin::emu

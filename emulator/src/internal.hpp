@@ -1,0 +1,175 @@
+#pragma once
+
+// The emulated device's state, shared by its sources: devices with their memory regions and
+// stream-ordered pools, streams of queued operations, events, and the counters.
+//
+// Device memory of each device is one reserved range of address space, inaccessible (PROT_NONE)
+// while host code runs; it is made accessible only while the emulator executes queued work for
+// that device (a kernel, a copy, a library routine), so a host dereference of a device pointer
+// faults. Every allocation has redzones before and after it: poisoned for AddressSanitizer in
+// sanitizer builds, filled with a canary (checked when the allocation is freed) otherwise.
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cuda_runtime_api.h"
+#include "myelin_emu/device.hpp"
+#include "myelin_emu/emulator.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define MYELIN_EMU_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MYELIN_EMU_ASAN 1
+#endif
+#endif
+
+namespace myelin::emu::detail {
+
+inline constexpr std::size_t kRedzone = 256;  // also the alignment of every allocation
+inline constexpr unsigned char kCanary = 0xCB;
+inline constexpr unsigned char kFreshByte = 0xFF;  // new device memory: NaN for float and double
+
+void poison(const void* p, std::size_t bytes);
+void unpoison(const void* p, std::size_t bytes);
+
+struct StreamState;
+using StreamPtr = std::shared_ptr<StreamState>;
+
+// A unit of work queued on a stream: it runs after the earlier work of its stream and after the
+// work it depends on in other streams.
+struct Op {
+  std::uint64_t seq = 0;
+  std::vector<std::pair<StreamPtr, std::uint64_t>> deps;
+  std::vector<int> devices;  // whose memory it may touch
+  std::function<cudaError_t()> run;
+};
+
+struct StreamState {
+  int device = 0;
+  bool legacy = false;          // the device's legacy default stream
+  bool non_blocking = false;    // cudaStreamNonBlocking: no implicit order with the legacy stream
+  std::uint64_t enqueued = 0;   // sequence number of the last queued op
+  std::uint64_t completed = 0;  // of the last executed op
+  std::deque<Op> pending;
+};
+
+struct EventState {
+  int device = 0;
+  unsigned flags = 0;
+  StreamPtr stream;  // null until recorded
+  std::uint64_t seq = 0;
+};
+
+struct PoolBlock {
+  char* ptr = nullptr;
+  std::size_t capacity = 0;  // usable bytes
+  std::size_t bytes = 0;     // bytes of the current allocation
+  bool in_use = false;
+  StreamState* free_stream = nullptr;  // where it was freed
+  bool free_done = false;              // the free has executed
+};
+
+struct Pool {
+  std::uint64_t release_threshold = 0;
+  std::size_t reserved = 0, reserved_high = 0, used = 0, used_high = 0;
+  std::vector<std::unique_ptr<PoolBlock>> blocks;
+};
+
+struct Allocation {
+  int device = 0;
+  char* ptr = nullptr;
+  std::size_t bytes = 0;
+  PoolBlock* pool_block = nullptr;  // null for cudaMalloc
+};
+
+struct Device {
+  int index = 0;
+  char* base = nullptr;
+  std::size_t capacity = 0;  // reserved address space
+  std::size_t limit = 0;     // usable bytes
+  std::size_t used = 0;      // bytes taken from the device (allocations with their redzones)
+  std::size_t high_water = 0;
+  std::map<std::size_t, std::size_t> free_extents;  // offset -> bytes
+  std::size_t accessible_extent = 0;                // 0: not accessible
+  Pool pool;
+  StreamPtr legacy;
+  std::vector<std::weak_ptr<StreamState>> streams;
+  cudaDeviceProp props{};
+  cudaError_t pending_error = cudaSuccess;  // a fault found while executing its work
+};
+
+struct Emulator {
+  std::recursive_mutex mutex;
+  std::vector<std::unique_ptr<Device>> devices;
+  std::map<std::uintptr_t, Allocation> allocations;  // by address
+  std::map<std::uintptr_t, std::size_t> pinned;      // host allocations of cudaMallocHost
+  std::map<const void*, StreamPtr> streams;          // live stream handles
+  std::map<const void*, std::unique_ptr<EventState>> events;
+  std::map<const void*, int> pools;  // pool handle -> device
+  Counters counters;
+  std::map<std::string, std::uint64_t> work;  // kernels, library routines and copies, by name
+  std::uint64_t seed = 1;
+  std::uint64_t launches_run = 0;
+  bool lt_algorithms = true;
+  std::string last_fault;
+};
+
+// The emulator, created on first use. Callers hold its mutex (ApiLock).
+Emulator& emulator();
+
+// Held by every API entry point; at the end of the outermost call device memory becomes
+// inaccessible again.
+class ApiLock {
+ public:
+  ApiLock();
+  ~ApiLock();
+  ApiLock(const ApiLock&) = delete;
+  ApiLock& operator=(const ApiLock&) = delete;
+
+ private:
+  std::unique_lock<std::recursive_mutex> lock_;
+};
+
+// Sets the calling thread's last error (cudaGetLastError) and returns `code`.
+cudaError_t set_error(cudaError_t code);
+// Records a fault in device work: the message goes to stderr and last_fault().
+cudaError_t fault(cudaError_t code, const std::string& message);
+int current_device();
+Device* device_at(int index);
+
+// The stream a handle names (nullptr and cudaStreamLegacy: the current device's legacy stream).
+StreamPtr resolve_stream(cudaStream_t stream);
+void enqueue(StreamState& stream, Op op);
+// Executes `stream`'s work up to `seq`, and what it depends on. Returns the first fault.
+cudaError_t run_until(StreamState& stream, std::uint64_t seq);
+cudaError_t run_all(int device);
+// After a synchronisation: pools above their release threshold give memory back.
+void trim_pools(int device);
+
+// Device memory access while executing work (granted for the listed devices only).
+void grant_access(const std::vector<int>& devices);
+void revoke_access();
+
+// The device whose region holds `p`, or -1.
+int device_of(const void* p);
+// The live allocation holding [p, p + bytes), or null.
+const Allocation* find_allocation(const void* p, std::size_t bytes);
+bool is_pinned(const void* p, std::size_t bytes);
+
+// Runs a kernel grid on the calling thread (scheduler.cpp).
+cudaError_t run_grid(const LaunchRequest& request, int device, std::uint64_t seed);
+
+std::uint64_t mix(std::uint64_t x);
+// Counts queued work under `name` (a kernel's name loses its template arguments).
+void count_work(const std::string& name);
+
+}  // namespace myelin::emu::detail
