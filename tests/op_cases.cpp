@@ -1,5 +1,7 @@
 #include "op_cases.hpp"
 
+#include <cmath>
+
 #include "test_util.hpp"
 
 namespace myelin::test {
@@ -94,6 +96,48 @@ Case cross_entropy_case(std::int64_t n, std::int64_t classes, const Attrs& attrs
           }};
 }
 
+// Sets entries of a [rows, cols] float64 tensor to -inf, as masked logits: row 0 in its leading
+// half, row 1 everywhere but its last column, row 2 in every third column.
+void mask_rows(Tensor& x) {
+  const std::int64_t rows = x.shape()[0], cols = x.shape()[1];
+  double* p = x.data<double>();
+  for (std::int64_t j = 0; j < cols; ++j) {
+    if (j < (cols + 1) / 2) p[j] = -INFINITY;
+    if (rows > 1 && j + 1 < cols) p[cols + j] = -INFINITY;
+    if (rows > 2 && j % 3 == 0) p[2 * cols + j] = -INFINITY;
+  }
+}
+
+// softmax / log_softmax of rows holding -inf (masked positions).
+Case masked_rows_case(const std::string& op, const Shape& shape) {
+  return {shape.str() + " masked with -inf", [=](Graph& g) {
+            Built b;
+            const Value x = checked_input(g, b, "x", shape, 29);
+            mask_rows(b.feeds.back().second);
+            b.out = g.op(op, {x});
+            return b;
+          }};
+}
+
+// Cross-entropy of masked logits; each row's label is a position left finite.
+Case masked_cross_entropy_case(std::int64_t n, std::int64_t classes) {
+  return {"[" + std::to_string(n) + ", " + std::to_string(classes) + "] masked with -inf",
+          [=](Graph& g) {
+            Built b;
+            const Value logits = checked_input(g, b, "logits", Shape{n, classes}, 30, 2.0);
+            mask_rows(b.feeds.back().second);
+            const Value labels = g.input("labels", Shape{n}, DType::kInt64);
+            Tensor y = random_labels(n, classes, 31);
+            std::int64_t* label = y.data<std::int64_t>();
+            label[0] = classes - 1;
+            if (n > 1) label[1] = classes - 1;
+            if (n > 2) label[2] = 1;
+            b.feeds.emplace_back(labels, y);
+            b.out = g.op("softmax_cross_entropy", {logits, labels});
+            return b;
+          }};
+}
+
 Case bce_case(const Shape& shape, bool masked) {
   return {shape.str() + (masked ? " masked" : ""), [=](Graph& g) {
             Built b;
@@ -184,6 +228,11 @@ std::map<std::string, std::vector<Case>> backend_cases() {
     c[op].push_back(unary(op, Shape{3, 2050}));  // a block per row
     c[op].push_back(unary(op, Shape{300, 33}));  // warps per row, a partial last block
     c[op].push_back(unary(op, Shape{1, 1024}));  // the longest warp row
+    // Masked logits: -inf in leading positions, everywhere but one, scattered; in warp rows
+    // of one and of several elements per lane, and in block rows.
+    c[op].push_back(masked_rows_case(op, Shape{4, 13}));
+    c[op].push_back(masked_rows_case(op, Shape{3, 100}));
+    c[op].push_back(masked_rows_case(op, Shape{3, 2050}));
   }
   c["batch_norm"].push_back(batch_norm_case(Shape{2051, 19}, Mode::kTrain));  // several row chunks
   c["batch_norm"].push_back(batch_norm_case(Shape{5, 3, 17, 9}, Mode::kTrain));
@@ -195,6 +244,8 @@ std::map<std::string, std::vector<Case>> backend_cases() {
   c["softmax_cross_entropy"].push_back(cross_entropy_case(5, 1500, {}, true));
   c["softmax_cross_entropy"].push_back(
       cross_entropy_case(1000, 10, {{"label_smoothing", 0.1}}, false));
+  c["softmax_cross_entropy"].push_back(masked_cross_entropy_case(4, 13));
+  c["softmax_cross_entropy"].push_back(masked_cross_entropy_case(3, 1500));
   c["bce_with_logits"].push_back(bce_case(Shape{97, 103}, true));
   c["reshape"].push_back(
       shape_case("reshape", Shape{30, 1027}, {{"shape", std::vector<std::int64_t>{-1}}}));

@@ -140,6 +140,34 @@ TEST(CudaOpsFallback, LinearWithoutACublasLtAlgorithmMatchesTheCpu) {
 }
 #endif
 
+// A row holding +inf has no softmax: NaN on the CPU, on the GPU and in PyTorch alike.
+TEST(CudaOpsInfinities, RowsHoldingPlusInfinityAreNaNOnEveryBackend) {
+  MYELIN_REQUIRE_GPU();
+  for (const char* op : {"softmax", "log_softmax"}) {
+    for (const std::int64_t cols : {5, 40, 2000}) {  // warp rows, and a block row
+      Graph g;
+      const Value x = g.input("x", Shape{2, cols});
+      const Value y = g.op(op, {x});
+      Tensor input = test::random_tensor(Shape{2, cols}, 5, -1, 1, DType::kFloat32);
+      input.data<float>()[cols / 2] = INFINITY;  // row 0 only
+      for (Device d : {Device::cpu(), Device::cuda(0)}) {
+        ExecutorOptions options;
+        options.device = d;
+        Executor e(g, options);
+        e.set_input(x, input);
+        e.forward();
+        const std::vector<float> out = e.value(y).to_vector<float>();
+        for (std::int64_t j = 0; j < cols; ++j) {
+          EXPECT_TRUE(std::isnan(out[static_cast<std::size_t>(j)]))
+              << op << " " << cols << " on " << d.str() << " column " << j;
+          EXPECT_TRUE(std::isfinite(out[static_cast<std::size_t>(cols + j)]))
+              << op << " " << cols << " on " << d.str() << " row 1";
+        }
+      }
+    }
+  }
+}
+
 TEST(CudaOpsErrors, LabelsOutOfRangeAreReportedNamingTheNode) {
   MYELIN_REQUIRE_GPU();
   Graph g;
