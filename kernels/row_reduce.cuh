@@ -22,6 +22,9 @@ __device__ inline MaxSum combine(MaxSum a, MaxSum b) {
 }
 
 __device__ inline MaxSum push(MaxSum acc, float x) {
+  // A masked element (-inf) adds exp(-inf) = 0; computing it as exp(x - max) would make
+  // exp(-inf - -inf) = NaN while the running maximum is still -inf.
+  if (x == -INFINITY) return acc;
   if (x > acc.max) {
     const float rescaled = acc.sum == 0.0f ? 0.0f : acc.sum * expf(acc.max - x);
     return {x, rescaled + 1.0f};
