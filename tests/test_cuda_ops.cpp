@@ -10,6 +10,7 @@
 #include <iostream>
 #include <map>
 
+#include "compare.hpp"
 #include "myelin/myelin.hpp"
 #include "op_cases.hpp"
 #include "test_util.hpp"
@@ -57,23 +58,6 @@ Results run(Graph& g, const test::Built& b, Device device, const Tensor& cotange
   return r;
 }
 
-// max |a - b| / max |b|, or infinity on a NaN/Inf mismatch.
-double normalised_error(const Tensor& gpu, const Tensor& cpu, std::string& why) {
-  const std::vector<double> a = gpu.to_vector<double>(), b = cpu.to_vector<double>();
-  double diff = 0, scale = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::isfinite(a[i]) != std::isfinite(b[i]) || std::isnan(a[i]) != std::isnan(b[i])) {
-      why = "NaN/Inf mismatch at element " + std::to_string(i) + ": " + std::to_string(a[i]) +
-            " vs " + std::to_string(b[i]);
-      return INFINITY;
-    }
-    if (!std::isfinite(b[i])) continue;
-    diff = std::max(diff, std::abs(a[i] - b[i]));
-    scale = std::max(scale, std::abs(b[i]));
-  }
-  return scale > 0 ? diff / scale : diff;
-}
-
 // Runs every case of `op` on the CPU and, under each schedule seed, on the GPU: the GPU runs give
 // the same bits, and match the CPU within the op's tolerance.
 void check_against_cpu(const std::string& op) {
@@ -108,7 +92,7 @@ void check_against_cpu(const std::string& op) {
       const Tensor& gt = gpu[0].tensors[k].second;
       const Tensor& ct = cpu.tensors[k].second;
       ASSERT_EQ(gt.shape(), ct.shape()) << c.label << " " << cpu.tensors[k].first;
-      const double err = normalised_error(gt, ct, why);
+      const double err = test::normalised_error(gt, ct, why);
       EXPECT_TRUE(why.empty()) << op << " " << c.label << " " << cpu.tensors[k].first << ": "
                                << why;
       EXPECT_LT(err, tolerance(op)) << op << " " << c.label << " " << cpu.tensors[k].first;
@@ -139,6 +123,28 @@ TEST(CudaOpsFallback, LinearWithoutACublasLtAlgorithmMatchesTheCpu) {
   emu::set_cublaslt_algorithms(true);
 }
 #endif
+
+// The comparison itself: a NaN or an infinity on one side and not the other fails.
+TEST(CudaComparison, NonFiniteValuesMatchOnlyTheirLikes) {
+  auto error = [](float gpu, float cpu) {
+    std::string why;
+    const double e = test::normalised_error(Tensor::from_vector<float>(Shape{2}, {gpu, 1.0f}),
+                                            Tensor::from_vector<float>(Shape{2}, {cpu, 1.0f}), why);
+    return std::make_pair(e, why);
+  };
+  EXPECT_EQ(error(INFINITY, INFINITY).first, 0.0);
+  EXPECT_EQ(error(-INFINITY, -INFINITY).first, 0.0);
+  EXPECT_EQ(error(NAN, NAN).first, 0.0);
+  for (const auto& [gpu, cpu] : std::vector<std::pair<float, float>>{{INFINITY, -INFINITY},
+                                                                     {-INFINITY, INFINITY},
+                                                                     {NAN, INFINITY},
+                                                                     {1.0f, NAN},
+                                                                     {INFINITY, 1.0f}}) {
+    const auto [e, why] = error(gpu, cpu);
+    EXPECT_EQ(e, INFINITY) << gpu << " vs " << cpu;
+    EXPECT_NE(why.find("mismatch"), std::string::npos) << gpu << " vs " << cpu;
+  }
+}
 
 // A row holding +inf has no softmax: NaN on the CPU, on the GPU and in PyTorch alike.
 TEST(CudaOpsInfinities, RowsHoldingPlusInfinityAreNaNOnEveryBackend) {
