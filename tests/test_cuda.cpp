@@ -3,6 +3,8 @@
 // skipped by ctest).
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "myelin/myelin.hpp"
 #include "test_util.hpp"
 
@@ -37,6 +39,43 @@ TEST(CudaGpu, ANonexistentDeviceIsAClearError) {
   const std::string m =
       test::error_of([] { Tensor::zeros(Shape{2}, DType::kFloat32, Device::cuda(999)); });
   EXPECT_NE(m.find("does not exist"), std::string::npos) << m;
+}
+
+// An executor on the second device while the first is current (the default): its kernels and
+// GEMMs must run on its own device.
+TEST(CudaMultiDevice, AnExecutorOnTheSecondDeviceMatchesTheCpu) {
+  MYELIN_REQUIRE_GPU();
+  if (cuda_device_count() < 2) GTEST_SKIP() << "needs two GPUs";
+  std::vector<std::vector<Tensor>> results;
+  for (Device device : {Device::cpu(), Device::cuda(1)}) {
+    Graph g(7);
+    const Value x = g.input("x", Shape{32, 10});
+    const Value y = g.input("y", Shape{32}, DType::kInt64);
+    const Value h = g.relu(g.batch_norm_layer(g.linear_layer(x, 16, "fc1", false), "bn"));
+    const Value loss = g.softmax_cross_entropy(g.linear_layer(h, 3, "fc2"), y);
+    ExecutorOptions options;
+    options.device = device;
+    Executor e(g, options);
+    e.set_input(x, test::random_tensor(Shape{32, 10}, 3, -1, 1, DType::kFloat32));
+    e.set_input(y, test::random_labels(32, 3, 4));
+    Optimizer sgd(OptimizerOptions::momentum_sgd(0.1, 0.9));
+    for (int step = 0; step < 2; ++step) {
+      e.forward(Mode::kTrain, static_cast<std::uint64_t>(step));
+      e.backward(loss);
+      sgd.step(e, GradientClipping{1.0, 0.0});
+    }
+    e.forward(Mode::kEval);
+    std::vector<Tensor> out{e.value(loss).to(Device::cpu())};
+    for (Value p : g.parameters()) out.push_back(e.param(p).to(Device::cpu()));
+    results.push_back(out);
+  }
+  for (std::size_t k = 0; k < results[0].size(); ++k) {
+    const std::vector<double> a = results[0][k].to_vector<double>();
+    const std::vector<double> b = results[1][k].to_vector<double>();
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      EXPECT_NEAR(b[i], a[i], 1e-5 * std::max(1.0, std::abs(a[i]))) << "tensor " << k;
+    }
+  }
 }
 
 #if defined(MYELIN_WITH_CUDA)
