@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <optional>
 #include <queue>
 
 #include "backends/backend.hpp"
@@ -38,6 +39,24 @@ class ThreadScope {
 std::size_t idx(Value v) {
   return static_cast<std::size_t>(v.id);
 }
+
+// Makes the executor's device current while it works on it: kernels and cuBLAS calls go to the
+// current device's streams only. Nothing on the CPU.
+class DeviceScope {
+ public:
+  explicit DeviceScope(const Device& device) {
+#if defined(MYELIN_WITH_CUDA)
+    if (device.is_cuda()) current_.emplace(device.index);
+#else
+    (void)device;
+#endif
+  }
+
+ private:
+#if defined(MYELIN_WITH_CUDA)
+  std::optional<cuda::CurrentDevice> current_;
+#endif
+};
 
 }  // namespace
 
@@ -304,6 +323,7 @@ Executor::Executor(Graph& graph, const ExecutorOptions& options) : impl_(std::ma
   impl_->options = options;
   impl_->backend = backend_of(options.device);
   impl_->seed = options.seed.value_or(graph.seed());
+  DeviceScope scope(options.device);
   impl_->compile();
 }
 
@@ -330,6 +350,7 @@ void Executor::set_input(Value input, const Tensor& tensor) {
          dtype_name(tensor.dtype()));
   }
   const DType t = m.compute_type(vi.meta.dtype);
+  DeviceScope scope(m.options.device);
   if (m.options.device.is_cpu() && !m.options.guard_words) {
     m.values[idx(input)] = tensor.to(t);  // used in place when it has the compute type
     return;
@@ -348,6 +369,7 @@ void Executor::forward(Mode mode, std::uint64_t step) {
     fail("executor: the graph changed after the executor was built; build a new executor");
   }
   ThreadScope threads(m.options.num_threads);
+  DeviceScope scope(m.options.device);
   // Every input a node reads must be bound; re-infer shapes when the batch changed.
   std::vector<Shape> input_shapes;
   for (Value in : g.inputs()) {
@@ -402,6 +424,7 @@ void Executor::backward(Value output, const Tensor& seed_grad, bool accumulate) 
          "' is ", out.shape().str());
   }
   ThreadScope threads(m.options.num_threads);
+  DeviceScope scope(m.options.device);
   std::fill(m.grad_written.begin(), m.grad_written.end(), 0);
   for (std::size_t v = 0; v < m.want_grad.size(); ++v) {
     if (!m.want_grad[v] || !accumulate) continue;
@@ -490,14 +513,20 @@ const Tensor& Executor::value(Value v) const {
          vi.kind == ValueKind::kInput ? " (set_input it)" : " (run forward first)");
   }
 #if defined(MYELIN_WITH_CUDA)
-  if (m.device_ctx) cuda::synchronize(*m.device_ctx);  // finished, and any kernel error raised
+  if (m.device_ctx) {  // finished, and any kernel error raised
+    DeviceScope scope(m.options.device);
+    cuda::synchronize(*m.device_ctx);
+  }
 #endif
   return t;
 }
 
 void Executor::synchronize() {
 #if defined(MYELIN_WITH_CUDA)
-  if (impl_->device_ctx) cuda::synchronize(*impl_->device_ctx);
+  if (impl_->device_ctx) {
+    DeviceScope scope(impl_->options.device);
+    cuda::synchronize(*impl_->device_ctx);
+  }
 #endif
 }
 
@@ -541,6 +570,7 @@ const std::vector<Value>& Executor::trainable_parameters() const {
 void Executor::write_back() {
   Impl& m = *impl_;
   Graph& g = *m.graph;
+  DeviceScope scope(m.options.device);
   auto copy_back = [&](Value v) {
     if (!m.shared[idx(v)]) g.tensor(v).copy_from(m.values[idx(v)]);
   };

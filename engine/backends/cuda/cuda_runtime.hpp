@@ -33,6 +33,19 @@ void* device_alloc(int index, std::size_t bytes);
 void device_free(int index, void* ptr) noexcept;
 void copy(void* dst, Device dst_device, const void* src, Device src_device, std::size_t bytes);
 
+// Makes a device current for the calling thread during a scope and restores the previous one:
+// kernel launches and cuBLAS calls go to the current device's streams only.
+class CurrentDevice {
+ public:
+  explicit CurrentDevice(int device);
+  ~CurrentDevice();
+  CurrentDevice(const CurrentDevice&) = delete;
+  CurrentDevice& operator=(const CurrentDevice&) = delete;
+
+ private:
+  int previous_ = -1;
+};
+
 // An executor's execution state on a device (see backends/cuda/context.hpp), through functions
 // that need no CUDA header.
 std::shared_ptr<DeviceContext> make_device_context(int device, bool allow_tf32,

@@ -39,7 +39,10 @@ void copy_backward(const OpContext& ctx) {
   if (Tensor* d = ctx.grad_input(0)) copy_device(device_of(ctx), *d, ctx.grad_output(0));
 }
 
+// The primitives make the context's device current themselves: clipping and the L2 penalty call
+// them from outside the executor.
 void accumulate(DeviceContext& dc, Tensor& dst, const Tensor& src) {
+  DeviceGuard guard(dc.device);
   float* d = f32(dst);
   const float* s = f32(src);
   const std::int64_t n = dst.numel();
@@ -49,22 +52,26 @@ void accumulate(DeviceContext& dc, Tensor& dst, const Tensor& src) {
 }
 
 void zero(DeviceContext& dc, Tensor& t) {
+  DeviceGuard guard(dc.device);
   MYELIN_CUDA_CHECK(cudaMemsetAsync(t.raw(), 0, t.nbytes(), dc.stream));
 }
 
 void scale(DeviceContext& dc, Tensor& t, double factor) {
+  DeviceGuard guard(dc.device);
   const launch::Elementwise g = launch::elementwise(t.numel(), 4, false, dc.sm_count);
   MYELIN_LAUNCH(dc, kernels::launch_scale(f32(t), static_cast<float>(factor), t.numel(), g.blocks,
                                           dc.stream));
 }
 
 void clamp(DeviceContext& dc, Tensor& t, double limit) {
+  DeviceGuard guard(dc.device);
   const launch::Elementwise g = launch::elementwise(t.numel(), 4, false, dc.sm_count);
   MYELIN_LAUNCH(
       dc, kernels::launch_clamp(f32(t), static_cast<float>(limit), t.numel(), g.blocks, dc.stream));
 }
 
 double sum_of_squares(DeviceContext& dc, const Tensor& t) {
+  DeviceGuard guard(dc.device);
   const launch::Reduce r = launch::reduce(t.numel());
   double* partials = scratch_doubles(dc, r.chunks + 1);
   double* out = partials + r.chunks;
