@@ -12,6 +12,12 @@
 #include "backends/cuda/random.hpp"
 #endif
 
+#if defined(MYELIN_EMULATED_DEVICE)
+#include <cuda_runtime_api.h>
+
+#include "myelin_emu/emulator.hpp"
+#endif
+
 namespace myelin {
 namespace {
 
@@ -77,6 +83,27 @@ TEST(CudaMultiDevice, AnExecutorOnTheSecondDeviceMatchesTheCpu) {
     }
   }
 }
+
+#if defined(MYELIN_EMULATED_DEVICE)
+// Counting correct rows needs temporary device memory; without it the count fails with
+// myelin::Error, as every other device failure does.
+TEST(CudaMetrics, AccuracyOnADeviceOutOfMemoryIsAClearError) {
+  const Tensor logits =
+      test::random_tensor(Shape{100, 10}, 1, -1, 1, DType::kFloat32).to(Device::cuda(0));
+  const Tensor labels = test::random_labels(100, 10, 2).to(Device::cuda(0));
+  const double expected = accuracy(logits.to(Device::cpu()), labels.to(Device::cpu()));
+  EXPECT_EQ(accuracy(logits, labels), expected);
+  // No memory left: the pool gives back what it holds, and the device is capped.
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  cudaMemPool_t pool = nullptr;
+  ASSERT_EQ(cudaDeviceGetDefaultMemPool(&pool, 0), cudaSuccess);
+  ASSERT_EQ(cudaMemPoolTrimTo(pool, 0), cudaSuccess);
+  emu::set_memory_limit(0, 1);
+  const std::string message = test::error_of([&] { accuracy(logits, labels); });
+  emu::set_memory_limit(0, 0);
+  EXPECT_NE(message.find("out of memory"), std::string::npos) << message;
+}
+#endif
 
 #if defined(MYELIN_WITH_CUDA)
 TEST(PhiloxGpu, DeviceDrawsEqualHostDrawsBitForBit) {
