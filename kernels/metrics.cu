@@ -9,6 +9,8 @@
 #include <thrust/iterator/counting_iterator.h>
 #include <thrust/system/cuda/execution_policy.h>
 
+#include <new>
+
 #include "kernels/metrics.hpp"
 
 namespace myelin::kernels {
@@ -54,6 +56,9 @@ std::int64_t count_correct(const float* logits, const void* labels, bool labels_
     return n;
   } catch (const thrust::system_error& e) {
     *status = static_cast<cudaError_t>(e.code().value());
+    return 0;
+  } catch (const std::bad_alloc&) {  // Thrust's temporary storage (thrust's bad_alloc is one)
+    *status = cudaErrorMemoryAllocation;
     return 0;
   }
 }
