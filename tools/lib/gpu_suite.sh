@@ -1,0 +1,4 @@
+# What tools/gpu-check runs on a real GPU (sourced): the GPU test executable of a build
+# directory, and the tests of it that compute-sanitizer (memcheck, racecheck) runs.
+MYELIN_GPU_TESTS_RELATIVE=tests/myelin_gpu_tests
+MYELIN_SANITIZER_FILTER='Cuda*:*Gpu*'
