@@ -291,9 +291,16 @@ void Executor::Impl::upload(Tensor& dst, const Tensor& src, int slot) {
 }
 
 Tensor Executor::Impl::allocate(const Shape& shape, DType dtype) const {
-  if (!options.guard_words) return Tensor::empty(shape, dtype, options.device);
   const std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
-  return Tensor::wrap(allocate_guarded_storage(options.device, bytes), shape, dtype);
+  // Device memory of the executor is allocated, used and freed in its own stream's order.
+  std::shared_ptr<cuda::Stream> stream;
+#if defined(MYELIN_WITH_CUDA)
+  if (device_ctx) stream = cuda::stream_of(*device_ctx);
+#endif
+  if (options.guard_words) {
+    return Tensor::wrap(allocate_guarded_storage(options.device, bytes, stream), shape, dtype);
+  }
+  return Tensor::wrap(allocate_storage(options.device, bytes, stream), shape, dtype);
 }
 
 void Executor::Impl::check_guards(int node_index, const OpContext& ctx) {

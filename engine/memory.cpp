@@ -1,5 +1,6 @@
 #include "memory.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -23,6 +24,10 @@ namespace {
 }  // namespace
 #endif
 
+Storage::Storage(void* p, std::size_t n, Device d, std::size_t guard_bytes,
+                 std::shared_ptr<cuda::Stream> s)
+    : ptr(p), bytes(n), device(d), guard(guard_bytes), stream(std::move(s)) {}
+
 Storage::~Storage() {
   if (ptr == nullptr) return;
   void* base = static_cast<unsigned char*>(ptr) - guard;
@@ -30,12 +35,13 @@ Storage::~Storage() {
     std::free(base);
   } else {
 #if defined(MYELIN_WITH_CUDA)
-    cuda::device_free(device.index, base);
+    cuda::device_free(*stream, base, users);
 #endif
   }
 }
 
-std::shared_ptr<Storage> allocate_storage(Device device, std::size_t bytes) {
+std::shared_ptr<Storage> allocate_storage(Device device, std::size_t bytes,
+                                          std::shared_ptr<cuda::Stream> stream) {
   if (device.is_cpu()) {
     // aligned_alloc wants a size that is a multiple of the alignment; never ask for 0 bytes.
     const std::size_t rounded =
@@ -45,24 +51,28 @@ std::shared_ptr<Storage> allocate_storage(Device device, std::size_t bytes) {
     return std::make_shared<Storage>(p, bytes, device);
   }
 #if defined(MYELIN_WITH_CUDA)
-  return std::make_shared<Storage>(cuda::device_alloc(device.index, bytes), bytes, device);
+  if (!stream) stream = cuda::default_stream(device.index);
+  void* p = cuda::device_alloc(*stream, bytes);
+  return std::make_shared<Storage>(p, bytes, device, 0, std::move(stream));
 #else
+  (void)stream;
   no_cuda("allocating a tensor on cuda");
 #endif
 }
 
-std::shared_ptr<Storage> allocate_guarded_storage(Device device, std::size_t bytes) {
+std::shared_ptr<Storage> allocate_guarded_storage(Device device, std::size_t bytes,
+                                                  std::shared_ptr<cuda::Stream> stream) {
   const std::size_t total = bytes + 2 * kGuardBytes;
-  std::shared_ptr<Storage> raw = allocate_storage(device, total);
+  std::shared_ptr<Storage> raw = allocate_storage(device, total, std::move(stream));
   // Take the memory over from `raw`, which must no longer free it.
   void* base = raw->ptr;
   raw->ptr = nullptr;
   auto storage = std::make_shared<Storage>(static_cast<unsigned char*>(base) + kGuardBytes, bytes,
-                                           device, kGuardBytes);
+                                           device, kGuardBytes, raw->stream);
   std::vector<unsigned char> pattern(kGuardBytes, kGuardByte);
-  copy_bytes(base, device, pattern.data(), Device::cpu(), kGuardBytes);
-  copy_bytes(static_cast<unsigned char*>(base) + kGuardBytes + bytes, device, pattern.data(),
-             Device::cpu(), kGuardBytes);
+  copy_bytes(base, storage.get(), pattern.data(), nullptr, kGuardBytes);
+  copy_bytes(static_cast<unsigned char*>(base) + kGuardBytes + bytes, storage.get(), pattern.data(),
+             nullptr, kGuardBytes);
   return storage;
 }
 
@@ -70,25 +80,38 @@ bool guards_intact(const Storage& storage) {
   if (storage.guard == 0) return true;
   std::vector<unsigned char> front(storage.guard), back(storage.guard);
   const auto* data = static_cast<const unsigned char*>(storage.ptr);
-  copy_bytes(front.data(), Device::cpu(), data - storage.guard, storage.device, storage.guard);
-  copy_bytes(back.data(), Device::cpu(), data + storage.bytes, storage.device, storage.guard);
+  copy_bytes(front.data(), nullptr, data - storage.guard, &storage, storage.guard);
+  copy_bytes(back.data(), nullptr, data + storage.bytes, &storage, storage.guard);
   for (std::size_t i = 0; i < storage.guard; ++i) {
     if (front[i] != kGuardByte || back[i] != kGuardByte) return false;
   }
   return true;
 }
 
-void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device,
+void copy_bytes(void* dst, const Storage* dst_storage, const void* src, const Storage* src_storage,
                 std::size_t bytes) {
   if (bytes == 0) return;
-  if (dst_device.is_cpu() && src_device.is_cpu()) {
+  const bool dst_device = dst_storage != nullptr && dst_storage->device.is_cuda();
+  const bool src_device = src_storage != nullptr && src_storage->device.is_cuda();
+  if (!dst_device && !src_device) {
     std::memcpy(dst, src, bytes);
     return;
   }
 #if defined(MYELIN_WITH_CUDA)
-  cuda::copy(dst, dst_device, src, src_device, bytes);
+  cuda::copy(dst, dst_device ? dst_storage->stream.get() : nullptr, src,
+             src_device ? src_storage->stream.get() : nullptr, bytes);
 #else
   no_cuda("copying a tensor to or from cuda");
+#endif
+}
+
+void use_on(Storage& storage, const std::shared_ptr<cuda::Stream>& stream) {
+  if (!storage.device.is_cuda() || !stream || stream == storage.stream) return;
+#if defined(MYELIN_WITH_CUDA)
+  cuda::wait_for(*stream, *storage.stream);
+  if (std::find(storage.users.begin(), storage.users.end(), stream) == storage.users.end()) {
+    storage.users.push_back(stream);
+  }
 #endif
 }
 

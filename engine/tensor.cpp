@@ -122,7 +122,7 @@ void Tensor::copy_from_host(const void* src, std::size_t count, DType src_dtype)
   } else {
     Tensor host = empty(shape_, dtype_);
     convert(host.raw(), dtype_, src, src_dtype, count);
-    copy_bytes(raw(), device(), host.raw(), Device::cpu(), nbytes());
+    copy_bytes(raw(), storage_.get(), host.raw(), nullptr, nbytes());
   }
 }
 
@@ -144,7 +144,7 @@ double Tensor::item() const {
 Tensor Tensor::clone() const {
   if (!defined()) return Tensor();
   Tensor t = empty(shape_, dtype_, device());
-  copy_bytes(t.raw(), t.device(), raw(), device(), nbytes());
+  copy_bytes(t.raw(), t.storage_.get(), raw(), storage_.get(), nbytes());
   return t;
 }
 
@@ -159,7 +159,7 @@ Tensor Tensor::to(DType dtype) const {
 Tensor Tensor::to(Device device) const {
   if (device == this->device()) return *this;
   Tensor t = empty(shape_, dtype_, device);
-  copy_bytes(t.raw(), device, raw(), this->device(), nbytes());
+  copy_bytes(t.raw(), t.storage_.get(), raw(), storage_.get(), nbytes());
   return t;
 }
 
@@ -178,7 +178,7 @@ void Tensor::copy_from(const Tensor& src) {
     fail("copy_from: shapes differ (", src.shape().str(), " into ", shape_.str(), ")");
   }
   if (src.dtype() == dtype_) {
-    copy_bytes(raw(), device(), src.raw(), src.device(), nbytes());
+    copy_bytes(raw(), storage_.get(), src.raw(), src.storage_.get(), nbytes());
     return;
   }
   const Tensor host_src = src.to(Device::cpu());

@@ -5,6 +5,7 @@
 
 #include "backends/cuda/cuda_runtime.hpp"
 #include "kernels/elementwise.hpp"
+#include "memory.hpp"
 
 namespace myelin {
 
@@ -20,9 +21,8 @@ DeviceContext::DeviceContext(int device_index, bool allow_tf32)
   try {
     MYELIN_CUDA_CHECK(
         cudaDeviceGetAttribute(&sm_count, cudaDevAttrMultiProcessorCount, device_index));
-    // A blocking stream: tensor memory comes from the stream-ordered allocator on the legacy
-    // stream, which this stream is then ordered after.
-    MYELIN_CUDA_CHECK(cudaStreamCreate(&stream));
+    stream_ref = cuda::make_stream(device_index);
+    stream = stream_ref->get();
     MYELIN_CUBLAS_CHECK(cublasCreate(&cublas));
     MYELIN_CUBLAS_CHECK(cublasSetStream(cublas, stream));
     workspace_bytes = kWorkspaceBytes;
@@ -37,6 +37,8 @@ DeviceContext::DeviceContext(int device_index, bool allow_tf32)
     MYELIN_CUDA_CHECK(
         cudaMallocAsync(reinterpret_cast<void**>(&errors), sizeof(DeviceErrorRecord), stream));
     MYELIN_CUDA_CHECK(cudaMemsetAsync(errors, 0, sizeof(DeviceErrorRecord), stream));
+    MYELIN_CUDA_CHECK(
+        cudaMallocHost(reinterpret_cast<void**>(&host_errors_), sizeof(DeviceErrorRecord)));
     MYELIN_CUDA_CHECK(cudaStreamSynchronize(stream));
   } catch (...) {
     release();
@@ -62,26 +64,28 @@ void DeviceContext::release() noexcept {
   }
   lt_plans.clear();
   if (stream) cudaStreamSynchronize(stream);
-  for (auto& [slot, staging] : staging_) {
-    if (staging.host) cudaFreeHost(staging.host);
-    if (staging.done) cudaEventDestroy(staging.done);
+  for (auto& [slot, buffers] : staging_) {
+    for (Staging& staging : buffers.buffers) {
+      if (staging.host) cudaFreeHost(staging.host);
+      if (staging.done) cudaEventDestroy(staging.done);
+    }
   }
   staging_.clear();
+  if (host_errors_) cudaFreeHost(host_errors_);
   if (lt) cublasLtDestroy(lt);
   if (cublas) cublasDestroy(cublas);
   for (void* p : {workspace, scratch_, static_cast<void*>(step), static_cast<void*>(errors)}) {
     if (p) cudaFreeAsync(p, stream);
-  }
-  if (stream) {
-    cudaStreamSynchronize(stream);
-    cudaStreamDestroy(stream);
   }
   lt = nullptr;
   cublas = nullptr;
   workspace = scratch_ = nullptr;
   step = nullptr;
   errors = nullptr;
+  host_errors_ = nullptr;
+  // The stream lives on while memory allocated on it does (it is freed there).
   stream = nullptr;
+  stream_ref.reset();
   cudaSetDevice(previous);
 }
 
@@ -101,11 +105,20 @@ void* DeviceContext::scratch(std::size_t bytes) {
 void DeviceContext::upload(void* device_dst, const void* host_src, std::size_t bytes, int slot) {
   if (bytes == 0) return;
   cuda::DeviceGuard guard(device);
-  Staging& st = staging_[slot];
+  Slot& s = staging_[slot];
+  Staging& st = s.buffers[s.next];
+  s.next ^= 1;
   if (st.done == nullptr) {
     MYELIN_CUDA_CHECK(cudaEventCreateWithFlags(&st.done, cudaEventDisableTiming));
   } else {
-    MYELIN_CUDA_CHECK(cudaEventSynchronize(st.done));  // the previous copy has left the buffer
+    // The copy before last out of this buffer must have left it. It normally has (the training
+    // loop has read back a later update since): then the query says so and nothing waits.
+    const cudaError_t done = cudaEventQuery(st.done);
+    if (done == cudaErrorNotReady) {
+      MYELIN_CUDA_CHECK(cudaEventSynchronize(st.done));
+    } else {
+      MYELIN_CUDA_CHECK(done);
+    }
   }
   if (st.bytes < bytes) {
     if (st.host) MYELIN_CUDA_CHECK(cudaFreeHost(st.host));
@@ -121,11 +134,12 @@ void DeviceContext::upload(void* device_dst, const void* host_src, std::size_t b
 
 void DeviceContext::synchronize() {
   cuda::DeviceGuard guard(device);
+  MYELIN_CUDA_CHECK(cudaMemcpyAsync(host_errors_, errors, sizeof(DeviceErrorRecord),
+                                    cudaMemcpyDeviceToHost, stream));
   MYELIN_CUDA_CHECK(cudaStreamSynchronize(stream));
-  DeviceErrorRecord record{};
-  MYELIN_CUDA_CHECK(cudaMemcpy(&record, errors, sizeof(record), cudaMemcpyDeviceToHost));
+  const DeviceErrorRecord record = *host_errors_;
   if (record.code == 0) return;
-  MYELIN_CUDA_CHECK(cudaMemset(errors, 0, sizeof(DeviceErrorRecord)));
+  MYELIN_CUDA_CHECK(cudaMemsetAsync(errors, 0, sizeof(DeviceErrorRecord), stream));
   const std::string where = record.node >= 0 && record.node < static_cast<int>(node_labels.size())
                                 ? node_labels[static_cast<std::size_t>(record.node)]
                                 : std::string("a kernel");
@@ -181,7 +195,8 @@ void synchronize(DeviceContext& dc) {
 void upload(DeviceContext& dc, Tensor& device_dst, const Tensor& src, int slot) {
   if (src.device().is_cpu()) {
     dc.upload(device_dst.raw(), src.raw(), src.nbytes(), slot);
-  } else {  // already on a device: a copy in stream order
+  } else {  // already on a device: a copy in stream order, after the work that made it
+    use_on(*src.storage(), dc.stream_ref);
     DeviceGuard guard(dc.device);
     MYELIN_CUDA_CHECK(
         cudaMemcpyAsync(device_dst.raw(), src.raw(), src.nbytes(), cudaMemcpyDefault, dc.stream));

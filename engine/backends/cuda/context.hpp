@@ -1,6 +1,7 @@
 #pragma once
 
-// The CUDA backend's execution state for one executor: a device, one stream, cuBLAS and
+// The CUDA backend's execution state for one executor: a device, one non-blocking stream (every
+// allocation, free, copy and kernel of the executor is ordered on it explicitly), cuBLAS and
 // cuBLASLt handles with a fixed workspace (so GEMMs give the same bits every run), a scratch
 // buffer for reduction partials, and the device scalars kernels read instead of host values
 // (the dropout step) or write for the host to check later (input errors).
@@ -11,11 +12,13 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "backends/cuda/cuda_check.hpp"
+#include "backends/cuda/stream.hpp"
 #include "kernels/device_errors.hpp"
 #include "myelin/op.hpp"
 
@@ -25,7 +28,8 @@ struct DeviceContext {
   int device = 0;
   int sm_count = 1;
   bool tf32 = false;
-  cudaStream_t stream = nullptr;
+  std::shared_ptr<cuda::Stream> stream_ref;  // shared with the memory allocated on it
+  cudaStream_t stream = nullptr;             // stream_ref's handle
   cublasHandle_t cublas = nullptr;
   cublasLtHandle_t lt = nullptr;
   void* workspace = nullptr;  // cuBLAS / cuBLASLt workspace, fixed per stream
@@ -43,9 +47,9 @@ struct DeviceContext {
   // A device buffer of at least `bytes` for temporaries of the current kernel sequence.
   // Grows on demand (stream-ordered, so earlier kernels keep their old buffer until done).
   void* scratch(std::size_t bytes);
-  // Copies host data to device memory in stream order, through a pinned staging buffer of its
-  // own per `slot` (an input): the host waits only while that slot's previous copy is still
-  // pending, so batch uploads overlap the device's work on the previous step.
+  // Copies host data to device memory in stream order, through pinned staging buffers of its
+  // own per `slot` (an input), two of them used in turn: the host waits only while the copy
+  // before last out of a buffer is still pending, so batch uploads overlap the device's work.
   void upload(void* device_dst, const void* host_src, std::size_t bytes, int slot);
   // Waits for the stream and raises any error a kernel recorded.
   void synchronize();
@@ -71,7 +75,12 @@ struct DeviceContext {
     std::size_t bytes = 0;
     cudaEvent_t done = nullptr;  // the last copy out of it
   };
-  std::map<int, Staging> staging_;
+  struct Slot {
+    Staging buffers[2];
+    int next = 0;
+  };
+  std::map<int, Slot> staging_;
+  DeviceErrorRecord* host_errors_ = nullptr;  // pinned: the record read back by synchronize()
   bool sync_debug_ = false;
 };
 

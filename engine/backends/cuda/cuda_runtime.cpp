@@ -3,9 +3,16 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <mutex>
 #include <string>
+#include <vector>
 
+#include "backends/cuda/context.hpp"
 #include "backends/cuda/cuda_check.hpp"
+#include "backends/cuda/stream.hpp"
 
 namespace myelin::cuda {
 
@@ -67,6 +74,10 @@ int device_count(std::string* why) {
   return count;
 }
 
+std::shared_ptr<Stream> stream_of(DeviceContext& dc) {
+  return dc.stream_ref;
+}
+
 void require_device(int index) {
   std::string why;
   const int count = device_count(&why);
@@ -77,36 +88,103 @@ void require_device(int index) {
   }
 }
 
-void* device_alloc(int index, std::size_t bytes) {
-  require_device(index);
-  DeviceGuard guard(index);
+namespace {
+
+// Once per device: the default pool keeps what it holds across synchronisations (its release
+// threshold is 0 by default, so every synchronisation would hand freed memory back to the driver
+// and the next step would allocate it again).
+void prepare_device(int device) {
+  static std::mutex mutex;
+  static std::vector<bool> prepared;
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (device < static_cast<int>(prepared.size()) && prepared[static_cast<std::size_t>(device)]) {
+    return;
+  }
+  cudaMemPool_t pool = nullptr;
+  MYELIN_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
+  std::uint64_t keep = std::numeric_limits<std::uint64_t>::max();
+  MYELIN_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep));
+  if (device >= static_cast<int>(prepared.size())) {
+    prepared.resize(static_cast<std::size_t>(device) + 1, false);
+  }
+  prepared[static_cast<std::size_t>(device)] = true;
+}
+
+}  // namespace
+
+Stream::Stream(int device) : device_(device) {
+  require_device(device);
+  DeviceGuard guard(device);
+  prepare_device(device);
+  MYELIN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+}
+
+Stream::~Stream() {
+  int previous = 0;
+  if (cudaGetDevice(&previous) != cudaSuccess) return;
+  if (previous != device_) cudaSetDevice(device_);
+  cudaStreamSynchronize(stream_);
+  cudaStreamDestroy(stream_);
+  if (previous != device_) cudaSetDevice(previous);
+}
+
+std::shared_ptr<Stream> make_stream(int device) {
+  return std::make_shared<Stream>(device);
+}
+
+std::shared_ptr<Stream> default_stream(int device) {
+  static std::mutex mutex;
+  // Kept for the process: device memory of tensors that outlive everything is freed on them.
+  static auto* streams = new std::map<int, std::shared_ptr<Stream>>();
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto it = streams->find(device);
+  if (it == streams->end()) it = streams->emplace(device, make_stream(device)).first;
+  return it->second;
+}
+
+void* device_alloc(const Stream& stream, std::size_t bytes) {
+  DeviceGuard guard(stream.device());
   void* ptr = nullptr;
-  // The stream-ordered allocator's default pool; the legacy stream orders it against copies.
-  const cudaError_t status = cudaMallocAsync(&ptr, bytes == 0 ? 1 : bytes, nullptr);
+  const cudaError_t status = cudaMallocAsync(&ptr, bytes == 0 ? 1 : bytes, stream.get());
   if (status == cudaErrorMemoryAllocation) {
     cudaGetLastError();
     std::size_t free_bytes = 0, total_bytes = 0;
     cudaMemGetInfo(&free_bytes, &total_bytes);
-    fail("out of memory on cuda:", index, ": asked for ", bytes, " bytes, ", free_bytes, " of ",
-         total_bytes, " bytes free");
+    fail("out of memory on cuda:", stream.device(), ": asked for ", bytes, " bytes, ", free_bytes,
+         " of ", total_bytes, " bytes free");
   }
   MYELIN_CUDA_CHECK(status);
   return ptr;
 }
 
-void device_free(int index, void* ptr) noexcept {
-  int previous = 0;
-  if (cudaGetDevice(&previous) != cudaSuccess) return;
-  if (previous != index) cudaSetDevice(index);
-  cudaFreeAsync(ptr, nullptr);
-  if (previous != index) cudaSetDevice(previous);
+void device_free(const Stream& stream, void* ptr,
+                 const std::vector<std::shared_ptr<Stream>>& users) noexcept {
+  try {
+    DeviceGuard guard(stream.device());
+    for (const std::shared_ptr<Stream>& user : users) wait_for(stream, *user);
+    cudaFreeAsync(ptr, stream.get());
+  } catch (...) {  // freeing never throws: a failed free leaks
+  }
 }
 
-void copy(void* dst, Device dst_device, const void* src, Device src_device, std::size_t bytes) {
-  const int index = dst_device.is_cuda() ? dst_device.index : src_device.index;
-  DeviceGuard guard(index);
-  cudaMemcpyKind kind = cudaMemcpyDefault;  // unified addressing tells the direction
-  MYELIN_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
+void wait_for(const Stream& waiter, const Stream& producer) {
+  if (&waiter == &producer) return;
+  DeviceGuard guard(producer.device());
+  cudaEvent_t done = nullptr;
+  MYELIN_CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
+  MYELIN_CUDA_CHECK(cudaEventRecord(done, producer.get()));
+  const cudaError_t wait = cudaStreamWaitEvent(waiter.get(), done, 0);
+  cudaEventDestroy(done);  // released once it has completed
+  MYELIN_CUDA_CHECK(wait);
+}
+
+void copy(void* dst, const Stream* dst_stream, const void* src, const Stream* src_stream,
+          std::size_t bytes) {
+  const Stream& on = dst_stream != nullptr ? *dst_stream : *src_stream;
+  if (src_stream != nullptr && src_stream != &on) wait_for(on, *src_stream);
+  DeviceGuard guard(on.device());
+  MYELIN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, on.get()));
+  MYELIN_CUDA_CHECK(cudaStreamSynchronize(on.get()));
 }
 
 }  // namespace myelin::cuda

@@ -16,7 +16,8 @@
 
 namespace myelin {
 class StepLog;
-}
+struct DeviceContext;
+}  // namespace myelin
 
 namespace myelin::cuda {
 
@@ -29,9 +30,28 @@ int device_count(std::string* why);
 // Throws a clear myelin::Error unless `index` names a usable device.
 void require_device(int index);
 
-void* device_alloc(int index, std::size_t bytes);
-void device_free(int index, void* ptr) noexcept;
-void copy(void* dst, Device dst_device, const void* src, Device src_device, std::size_t bytes);
+class Stream;  // backends/cuda/stream.hpp
+
+// The library's stream of a device: the one tensors made outside any executor are allocated and
+// copied on. Created on first use and kept for the process.
+std::shared_ptr<Stream> default_stream(int device);
+// A new stream on `device`.
+std::shared_ptr<Stream> make_stream(int device);
+// The stream of an executor's device context.
+std::shared_ptr<Stream> stream_of(DeviceContext& dc);
+
+// Device memory from the device's stream-ordered pool, usable in `stream`'s order.
+void* device_alloc(const Stream& stream, std::size_t bytes);
+// Frees in `stream`'s order, after the work queued so far on the `users` streams.
+void device_free(const Stream& stream, void* ptr,
+                 const std::vector<std::shared_ptr<Stream>>& users) noexcept;
+// Copies bytes; a null stream marks host memory. The copy runs on the destination's stream (the
+// source's when the destination is on the host), after the source's stream's queued work, and is
+// complete on return.
+void copy(void* dst, const Stream* dst_stream, const void* src, const Stream* src_stream,
+          std::size_t bytes);
+// `waiter` waits for the work queued so far on `producer` (an event, no host wait).
+void wait_for(const Stream& waiter, const Stream& producer);
 
 // Makes a device current for the calling thread during a scope and restores the previous one:
 // kernel launches and cuBLAS calls go to the current device's streams only.

@@ -9,6 +9,7 @@
 #include "backends/launch_geometry.hpp"
 #include "executor_impl.hpp"
 #include "kernels/optimizer.hpp"
+#include "memory.hpp"
 #include "optimizer_access.hpp"
 
 namespace myelin::cuda {
@@ -23,12 +24,28 @@ struct FusedState {
   DeviceContext* dc = nullptr;
 };
 
+// A device tensor allocated in the executor's stream order.
+Tensor on_stream(DeviceContext& dc, const Shape& shape, DType dtype) {
+  const std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
+  return Tensor::wrap(allocate_storage(Device::cuda(dc.device), bytes, dc.stream_ref), shape,
+                      dtype);
+}
+
+// A table copied to the device in stream order (the runtime stages the pageable source).
 template <typename T>
-Tensor upload(const std::vector<T>& host, Device device) {
+Tensor upload(const std::vector<T>& host, DeviceContext& dc) {
   const std::size_t bytes = host.size() * sizeof(T);
-  Tensor t = Tensor::empty(Shape{static_cast<std::int64_t>(bytes == 0 ? 1 : bytes)}, DType::kUInt8,
-                           device);
-  if (bytes > 0) MYELIN_CUDA_CHECK(cudaMemcpy(t.raw(), host.data(), bytes, cudaMemcpyHostToDevice));
+  Tensor t = on_stream(dc, Shape{static_cast<std::int64_t>(bytes == 0 ? 1 : bytes)}, DType::kUInt8);
+  if (bytes > 0) {
+    MYELIN_CUDA_CHECK(
+        cudaMemcpyAsync(t.raw(), host.data(), bytes, cudaMemcpyHostToDevice, dc.stream));
+  }
+  return t;
+}
+
+Tensor zeros_on_stream(DeviceContext& dc, const Shape& shape, DType dtype) {
+  Tensor t = on_stream(dc, shape, dtype);
+  MYELIN_CUDA_CHECK(cudaMemsetAsync(t.raw(), 0, t.nbytes(), dc.stream));
   return t;
 }
 
@@ -65,7 +82,6 @@ void fused_step(Optimizer& optimizer, Executor& executor, const GradientClipping
   if (!impl.device_ctx) fail("optimizer: the executor has no CUDA device context");
   DeviceContext& dc = *impl.device_ctx;
   DeviceGuard guard(dc.device);
-  const Device device = executor.options().device;
 
   // The parameters, their state, and the constants of each (group, step) pair: parameters of a
   // group normally share one step count, so a handful of constant sets serve every parameter.
@@ -73,6 +89,7 @@ void fused_step(Optimizer& optimizer, Executor& executor, const GradientClipping
   std::vector<const void*> key;
   std::vector<std::pair<std::string, std::int64_t>> combos;
   std::vector<std::int64_t*> counters;
+  std::vector<Tensor*> slot_tensors;
   kernels::StepConstants constants{};
   const Graph& g = executor.graph();
   for (Value v : executor.trainable_parameters()) {
@@ -99,9 +116,11 @@ void fused_step(Optimizer& optimizer, Executor& executor, const GradientClipping
     kernels::ParamSlots p{};
     p.w = f32(*ref.value);
     p.g = f32(*ref.grad);
-    for (int s = 0; s < 3; ++s)
-      p.s[s] = st.slots[static_cast<std::size_t>(s)] ? f32(*st.slots[static_cast<std::size_t>(s)])
-                                                     : nullptr;
+    for (int s = 0; s < 3; ++s) {
+      Tensor* slot = st.slots[static_cast<std::size_t>(s)];
+      p.s[s] = slot != nullptr ? f32(*slot) : nullptr;
+      if (slot != nullptr) slot_tensors.push_back(slot);
+    }
     p.n = ref.value->numel();
     p.group = index;
     params.push_back(p);
@@ -120,20 +139,22 @@ void fused_step(Optimizer& optimizer, Executor& executor, const GradientClipping
     std::vector<std::int64_t> sizes;
     for (const kernels::ParamSlots& p : params) sizes.push_back(p.n);
     const launch::ChunkTable chunks = launch::multi_tensor_chunks(sizes);
-    fs.params = upload(params, device);
-    fs.chunk_tensor = upload(chunks.tensor, device);
-    fs.chunk_start = upload(chunks.start, device);
+    fs.params = upload(params, dc);
+    fs.chunk_tensor = upload(chunks.tensor, dc);
+    fs.chunk_start = upload(chunks.start, dc);
     fs.table.params = static_cast<const kernels::ParamSlots*>(fs.params.raw());
     fs.table.chunk_tensor = static_cast<const std::int32_t*>(fs.chunk_tensor.raw());
     fs.table.chunk_start = static_cast<const std::int64_t*>(fs.chunk_start.raw());
     fs.table.chunks = static_cast<std::int64_t>(chunks.tensor.size());
     fs.table.chunk = chunks.chunk;
-    fs.constants = Tensor::empty(Shape{static_cast<std::int64_t>(sizeof(kernels::StepConstants))},
-                                 DType::kUInt8, device);
-    fs.partials =
-        Tensor::empty(Shape{std::max<std::int64_t>(1, fs.table.chunks)}, DType::kFloat64, device);
-    fs.norm = Tensor::zeros(Shape{1}, DType::kFloat64, device);
-    fs.scale = Tensor::zeros(Shape{1}, DType::kFloat32, device);
+    fs.constants = on_stream(dc, Shape{static_cast<std::int64_t>(sizeof(kernels::StepConstants))},
+                             DType::kUInt8);
+    fs.partials = on_stream(dc, Shape{std::max<std::int64_t>(1, fs.table.chunks)}, DType::kFloat64);
+    fs.norm = zeros_on_stream(dc, Shape{1}, DType::kFloat64);
+    fs.scale = zeros_on_stream(dc, Shape{1}, DType::kFloat32);
+    // The state slots were made outside the executor (on the library's stream): the update
+    // kernel uses them in the executor's order from now on.
+    for (Tensor* slot : slot_tensors) use_on(*slot->storage(), dc.stream_ref);
     fs.key = key;
     fs.dc = &dc;
   }
