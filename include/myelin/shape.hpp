@@ -27,7 +27,7 @@ class MYELIN_API Shape {
   std::vector<std::int64_t> dims() const;
   std::string str() const;
 
-  friend bool operator==(const Shape& a, const Shape& b);
+  friend MYELIN_API bool operator==(const Shape& a, const Shape& b);
   friend bool operator!=(const Shape& a, const Shape& b) { return !(a == b); }
 
  private:

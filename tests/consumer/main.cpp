@@ -13,6 +13,10 @@ int main() {
   const myelin::Value logits = g.linear_layer(h, 2, "out");
   const myelin::Value loss = g.softmax_cross_entropy(logits, y);
 
+  if (data.x.shape() != myelin::Shape{100, 2}) {  // Shape's operators are part of the API too
+    std::printf("consumer: spirals of shape %s\n", data.x.shape().str().c_str());
+    return 1;
+  }
   myelin::Executor exec(g);
   exec.set_input(x, data.x);
   exec.set_input(y, data.y);
