@@ -22,6 +22,11 @@ struct Setting {
   bool head_group = false;  // the last layer in a group of its own, with other settings
 };
 
+// gtest prints a parameter in test names and failures: the label says which setting it is.
+void PrintTo(const Setting& s, std::ostream* out) {
+  *out << s.label;
+}
+
 struct Outcome {
   std::map<std::string, Tensor> tensors;  // parameters and optimizer state, on the host
 };

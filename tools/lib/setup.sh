@@ -1,6 +1,6 @@
 # Shared set-up of tools/quickstart and tools/test (sourced, not run).
 # Installs what the build needs from Debian's packages (as root) or prints the exact apt-get
-# line (otherwise), then configures and builds the preset named by MYELIN_PRESET.
+# line (otherwise), then configures and builds a CMake preset.
 
 MYELIN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 MYELIN_PRESET=${MYELIN_PRESET:-release}
@@ -12,6 +12,7 @@ MYELIN_PACKAGES=(
   libopenblas-openmp-dev  # the OpenMP build: GEMMs share our OpenMP thread pool
   nlohmann-json3-dev zlib1g-dev
   libgtest-dev libbenchmark-dev
+  libboost-context-dev    # the fibers of the emulated CUDA device's threads
   dataset-fashion-mnist   # the real data of the main job and of its tests
 )
 
@@ -35,19 +36,23 @@ myelin_install_packages() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# myelin_build [PRESET]: configures and builds a preset (default: MYELIN_PRESET).
 myelin_build() {
+  local preset=${1:-$MYELIN_PRESET}
   cd "$MYELIN_ROOT"
-  if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
-    myelin_log "configuring ($MYELIN_PRESET, CUDA toolkit found: the CUDA backend is built)"
+  if [ "$preset" = emulated ]; then
+    myelin_log "configuring ($preset: the CUDA backend on the emulated device, with AddressSanitizer and UBSan)"
+  elif command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
+    myelin_log "configuring ($preset, CUDA toolkit found: the CUDA backend is built)"
   else
-    myelin_log "configuring ($MYELIN_PRESET, no CUDA toolkit: CPU-only library)"
+    myelin_log "configuring ($preset, no CUDA toolkit: CPU-only library)"
   fi
-  cmake --preset "$MYELIN_PRESET" >"$MYELIN_ROOT/build/configure-$MYELIN_PRESET.log" 2>&1 || {
-    cat "$MYELIN_ROOT/build/configure-$MYELIN_PRESET.log" >&2
+  cmake --preset "$preset" >"$MYELIN_ROOT/build/configure-$preset.log" 2>&1 || {
+    cat "$MYELIN_ROOT/build/configure-$preset.log" >&2
     exit 1
   }
-  myelin_log "building"
-  cmake --build --preset "$MYELIN_PRESET" -j "$(nproc)"
+  myelin_log "building ($preset)"
+  cmake --build --preset "$preset" -j "$(nproc)"
 }
 
 myelin_setup() {
