@@ -54,7 +54,7 @@ class DeviceScope {
 
  private:
 #if defined(MYELIN_WITH_CUDA)
-  std::optional<cuda::CurrentDevice> current_;
+  std::optional<cuda::DeviceGuard> current_;
 #endif
 };
 

@@ -13,15 +13,8 @@ if ! "$myelin" info | grep -q '^  cuda:0'; then
   [ -n "${MYELIN_REQUIRE_GPU:-}" ] && exit 1
   exit 77  # skipped (ctest: SKIP_RETURN_CODE)
 fi
-rm -rf "$work"
-mkdir -p "$work"
-cd "$work"
-failures=0
-check() {  # check DESCRIPTION CONDITION...
-  local what=$1
-  shift
-  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; failures=$((failures + 1)); fi
-}
+source "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+cli_start "$work"
 
 # --- a run stopped mid-epoch on the device and resumed equals the uninterrupted run -------------
 # Batch norm, dropout and Adam; 2,500 training rows in batches of 100: 25 updates per epoch; stop
@@ -68,5 +61,4 @@ echo "dev accuracy: cpu $cpu_acc, device $cuda_acc"
 check "dev accuracy within half a point" awk -v a="$cpu_acc" -v b="$cuda_acc" \
   'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && b != "" && d <= 0.005) }'
 
-echo "$failures failure(s)"
-test "$failures" -eq 0
+cli_finish

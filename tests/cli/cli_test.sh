@@ -6,15 +6,8 @@
 set -uo pipefail
 myelin=$1
 work=$2
-rm -rf "$work"
-mkdir -p "$work"
-cd "$work"
-failures=0
-check() {  # check DESCRIPTION CONDITION...
-  local what=$1
-  shift
-  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; failures=$((failures + 1)); fi
-}
+source "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+cli_start "$work"
 
 # --- bad specs: exit 2, one clear line, nothing written ---------------------------------------
 bad_spec() {  # bad_spec NAME JSON EXPECTED_TEXT
@@ -108,5 +101,4 @@ printf '{"data": {"train_features": "bad.idx", "train_labels": "bad.idx"}}' >bad
 check "a bad data file is an error naming it" grep -q "bad.idx: not an IDX file" baddata.err
 check "no crash on a bad data file (exit 1)" test "$(wc -l <baddata.err)" -eq 1
 
-echo "$failures failure(s)"
-test "$failures" -eq 0
+cli_finish

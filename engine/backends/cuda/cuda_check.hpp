@@ -5,26 +5,13 @@
 
 #include <cuda_runtime_api.h>
 
+#include "backends/cuda/device_guard.hpp"
 #include "myelin/error.hpp"
 
 namespace myelin::cuda {
 
 [[noreturn]] void throw_cuda_error(cudaError_t status, const char* call, const char* file,
                                    int line);
-
-// Makes a device current for the calling thread during a scope and restores the previous one,
-// so that no call leaves a "current device" behind.
-class DeviceGuard {
- public:
-  explicit DeviceGuard(int index);
-  ~DeviceGuard();
-  DeviceGuard(const DeviceGuard&) = delete;
-  DeviceGuard& operator=(const DeviceGuard&) = delete;
-
- private:
-  int previous_ = 0;
-  bool changed_ = false;
-};
 
 }  // namespace myelin::cuda
 

@@ -31,19 +31,6 @@ DeviceGuard::~DeviceGuard() {
   if (changed_) cudaSetDevice(previous_);
 }
 
-CurrentDevice::CurrentDevice(int device) {
-  int current = 0;
-  MYELIN_CUDA_CHECK(cudaGetDevice(&current));
-  if (current != device) {
-    MYELIN_CUDA_CHECK(cudaSetDevice(device));
-    previous_ = current;
-  }
-}
-
-CurrentDevice::~CurrentDevice() {
-  if (previous_ >= 0) cudaSetDevice(previous_);
-}
-
 int runtime_version_built() {
   return CUDART_VERSION;
 }

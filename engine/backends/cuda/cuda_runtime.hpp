@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/cuda/device_guard.hpp"
 #include "myelin/device.hpp"
 #include "myelin/op.hpp"
 #include "myelin/tensor.hpp"
@@ -52,19 +53,6 @@ void copy(void* dst, const Stream* dst_stream, const void* src, const Stream* sr
           std::size_t bytes);
 // `waiter` waits for the work queued so far on `producer` (an event, no host wait).
 void wait_for(const Stream& waiter, const Stream& producer);
-
-// Makes a device current for the calling thread during a scope and restores the previous one:
-// kernel launches and cuBLAS calls go to the current device's streams only.
-class CurrentDevice {
- public:
-  explicit CurrentDevice(int device);
-  ~CurrentDevice();
-  CurrentDevice(const CurrentDevice&) = delete;
-  CurrentDevice& operator=(const CurrentDevice&) = delete;
-
- private:
-  int previous_ = -1;
-};
 
 // An executor's execution state on a device (see backends/cuda/context.hpp), through functions
 // that need no CUDA header.

@@ -1,0 +1,19 @@
+# Shared by the tool's end-to-end tests (sourced): a fresh work directory and check().
+#   cli_start WORK_DIR
+cli_start() {
+  rm -rf "$1"
+  mkdir -p "$1"
+  cd "$1" || exit 1
+  failures=0
+}
+
+check() {  # check DESCRIPTION CONDITION...
+  local what=$1
+  shift
+  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; failures=$((failures + 1)); fi
+}
+
+cli_finish() {
+  echo "$failures failure(s)"
+  test "$failures" -eq 0
+}
