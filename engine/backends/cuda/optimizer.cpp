@@ -24,28 +24,22 @@ struct FusedState {
   DeviceContext* dc = nullptr;
 };
 
-// A device tensor allocated in the executor's stream order.
-Tensor on_stream(DeviceContext& dc, const Shape& shape, DType dtype) {
-  const std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
-  return Tensor::wrap(allocate_storage(Device::cuda(dc.device), bytes, dc.stream_ref), shape,
-                      dtype);
-}
-
-// A table copied to the device in stream order (the runtime stages the pageable source).
+// A table copied to the device in the executor's stream order (the runtime stages the pageable
+// source).
 template <typename T>
-Tensor upload(const std::vector<T>& host, DeviceContext& dc) {
+Tensor upload(const std::vector<T>& host, Executor::Impl& impl) {
   const std::size_t bytes = host.size() * sizeof(T);
-  Tensor t = on_stream(dc, Shape{static_cast<std::int64_t>(bytes == 0 ? 1 : bytes)}, DType::kUInt8);
+  Tensor t = impl.allocate(Shape{static_cast<std::int64_t>(bytes == 0 ? 1 : bytes)}, DType::kUInt8);
   if (bytes > 0) {
-    MYELIN_CUDA_CHECK(
-        cudaMemcpyAsync(t.raw(), host.data(), bytes, cudaMemcpyHostToDevice, dc.stream));
+    MYELIN_CUDA_CHECK(cudaMemcpyAsync(t.raw(), host.data(), bytes, cudaMemcpyHostToDevice,
+                                      impl.device_ctx->stream));
   }
   return t;
 }
 
-Tensor zeros_on_stream(DeviceContext& dc, const Shape& shape, DType dtype) {
-  Tensor t = on_stream(dc, shape, dtype);
-  MYELIN_CUDA_CHECK(cudaMemsetAsync(t.raw(), 0, t.nbytes(), dc.stream));
+Tensor zeros(const Shape& shape, DType dtype, Executor::Impl& impl) {
+  Tensor t = impl.allocate(shape, dtype);
+  MYELIN_CUDA_CHECK(cudaMemsetAsync(t.raw(), 0, t.nbytes(), impl.device_ctx->stream));
   return t;
 }
 
@@ -139,19 +133,19 @@ void fused_step(Optimizer& optimizer, Executor& executor, const GradientClipping
     std::vector<std::int64_t> sizes;
     for (const kernels::ParamSlots& p : params) sizes.push_back(p.n);
     const launch::ChunkTable chunks = launch::multi_tensor_chunks(sizes);
-    fs.params = upload(params, dc);
-    fs.chunk_tensor = upload(chunks.tensor, dc);
-    fs.chunk_start = upload(chunks.start, dc);
+    fs.params = upload(params, impl);
+    fs.chunk_tensor = upload(chunks.tensor, impl);
+    fs.chunk_start = upload(chunks.start, impl);
     fs.table.params = static_cast<const kernels::ParamSlots*>(fs.params.raw());
     fs.table.chunk_tensor = static_cast<const std::int32_t*>(fs.chunk_tensor.raw());
     fs.table.chunk_start = static_cast<const std::int64_t*>(fs.chunk_start.raw());
     fs.table.chunks = static_cast<std::int64_t>(chunks.tensor.size());
     fs.table.chunk = chunks.chunk;
-    fs.constants = on_stream(dc, Shape{static_cast<std::int64_t>(sizeof(kernels::StepConstants))},
-                             DType::kUInt8);
-    fs.partials = on_stream(dc, Shape{std::max<std::int64_t>(1, fs.table.chunks)}, DType::kFloat64);
-    fs.norm = zeros_on_stream(dc, Shape{1}, DType::kFloat64);
-    fs.scale = zeros_on_stream(dc, Shape{1}, DType::kFloat32);
+    fs.constants = impl.allocate(Shape{static_cast<std::int64_t>(sizeof(kernels::StepConstants))},
+                                 DType::kUInt8);
+    fs.partials = impl.allocate(Shape{std::max<std::int64_t>(1, fs.table.chunks)}, DType::kFloat64);
+    fs.norm = zeros(Shape{1}, DType::kFloat64, impl);
+    fs.scale = zeros(Shape{1}, DType::kFloat32, impl);
     // The state slots were made outside the executor (on the library's stream): the update
     // kernel uses them in the executor's order from now on.
     for (Tensor* slot : slot_tensors) use_on(*slot->storage(), dc.stream_ref);
