@@ -41,9 +41,9 @@ void mlp_training_step(benchmark::State& state) {
   Graph g;
   const Value x = g.input("x", Shape{batch, 784});
   const Value labels = g.input("y", Shape{batch}, DType::kInt64);
-  Value h = g.relu(g.linear_layer(x, width, "fc1"));
-  h = g.relu(g.linear_layer(h, width, "fc2"));
-  const Value loss = g.softmax_cross_entropy(g.linear_layer(h, 10, "fc3"), labels);
+  Value h = g.relu(g.linear_layer(x, width, {}, "fc1"));
+  h = g.relu(g.linear_layer(h, width, {}, "fc2"));
+  const Value loss = g.softmax_cross_entropy(g.linear_layer(h, 10, {}, "fc3"), labels);
   Executor e(g);
   e.set_input(x, filled(Shape{batch, 784}, 3));
   Tensor y = Tensor::empty(Shape{batch}, DType::kInt64);

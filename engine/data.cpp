@@ -5,9 +5,7 @@
 #include "myelin/error.hpp"
 #include "myelin/random.hpp"
 
-#if defined(MYELIN_WITH_CUDA)
-#include "backends/cuda/cuda_runtime.hpp"
-#endif
+#include "backends/backend.hpp"
 
 namespace myelin {
 
@@ -53,11 +51,10 @@ double accuracy(const Tensor& logits, const Tensor& labels) {
   if (labels.dtype() != DType::kInt64 && labels.dtype() != DType::kInt32) {
     fail("accuracy: labels must be int32 or int64, got ", dtype_name(labels.dtype()));
   }
-#if defined(MYELIN_WITH_CUDA)
-  if (logits.device().is_cuda()) {  // counted on the device (Thrust), only the count comes back
-    return static_cast<double>(cuda::count_correct(logits, labels)) / static_cast<double>(n);
+  if (logits.device().is_cuda()) {  // counted on the device, only the count comes back
+    return static_cast<double>(backend::count_correct_on_device(logits, labels)) /
+           static_cast<double>(n);
   }
-#endif
   const std::vector<double> z = logits.to_vector<double>();
   const std::vector<std::int64_t> y = labels.to_vector<std::int64_t>();
   std::int64_t correct = 0;

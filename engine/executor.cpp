@@ -5,14 +5,10 @@
 #include <optional>
 #include <queue>
 
-#include "backends/backend.hpp"
 #include "executor_impl.hpp"
 #include "memory.hpp"
 #include "myelin/error.hpp"
 
-#if defined(MYELIN_WITH_CUDA)
-#include "backends/cuda/cuda_runtime.hpp"
-#endif
 
 namespace myelin {
 
@@ -40,22 +36,14 @@ std::size_t idx(Value v) {
   return static_cast<std::size_t>(v.id);
 }
 
-// Makes the executor's device current while it works on it: kernels and cuBLAS calls go to the
-// current device's streams only. Nothing on the CPU.
+// Makes the executor's device current while it works on it: kernels and library calls go to
+// the current device's streams only.
 class DeviceScope {
  public:
-  explicit DeviceScope(const Device& device) {
-#if defined(MYELIN_WITH_CUDA)
-    if (device.is_cuda()) current_.emplace(device.index);
-#else
-    (void)device;
-#endif
-  }
+  explicit DeviceScope(ExecutionBackend& backend) : guard_(backend.enter()) {}
 
  private:
-#if defined(MYELIN_WITH_CUDA)
-  std::optional<cuda::DeviceGuard> current_;
-#endif
+  std::unique_ptr<DeviceScopeGuard> guard_;
 };
 
 }  // namespace
@@ -163,16 +151,14 @@ void Executor::Impl::compile() {
     for (Value out : node.outputs) requires_grad[idx(out)] = any ? 1 : 0;
   }
 
-  if (backend == Backend::kCuda) {
-#if defined(MYELIN_WITH_CUDA)
-    std::vector<std::string> labels;
-    for (const Node& n : nodes) labels.push_back("node '" + n.name + "' (" + n.op->name + ")");
-    device_ctx = cuda::make_device_context(options.device.index, options.allow_tf32, labels);
-#else
-    fail("executor: myelin was built without the CUDA backend; ", options.device.str(),
-         " is not available");
-#endif
+  BackendOptions backend_options;
+  backend_options.device = options.device;
+  backend_options.allow_tf32 = options.allow_tf32;
+  for (const Node& n : nodes) {
+    backend_options.node_labels.push_back("node '" + n.name + "' (" + n.op->name + ")");
   }
+  runtime = make_execution_backend(backend_options);
+  DeviceScope scope(*runtime);
 
   values.assign(nv, Tensor());
   grads.assign(nv, Tensor());
@@ -255,7 +241,7 @@ OpContext Executor::Impl::make_context(int node_index, Mode mode, std::uint64_t 
   ctx.mode = mode;
   ctx.step = step;
   ctx.seed = seed;
-  ctx.device = device_ctx.get();
+  ctx.device = runtime->context();
   for (Value in : node.inputs) ctx.inputs.push_back(in.valid() ? &values[idx(in)] : nullptr);
   for (Value out : node.outputs) ctx.outputs.push_back(&values[idx(out)]);
   for (Value s : node.state) ctx.state.push_back(&values[idx(s)]);
@@ -278,36 +264,13 @@ const Tensor& Executor::Impl::computed(Value v) const {
   return t;
 }
 
-void Executor::Impl::upload(Tensor& dst, const Tensor& src, int slot) {
-#if defined(MYELIN_WITH_CUDA)
-  if (device_ctx) {  // in stream order: no wait for the device's current work
-    const bool on_device = src.device().is_cuda() && src.dtype() == dst.dtype();
-    cuda::upload(*device_ctx, dst, on_device ? src : src.to(Device::cpu()).to(dst.dtype()), slot);
-    return;
-  }
-#endif
-  (void)slot;
-  dst.copy_from(src);
-}
-
 Tensor Executor::Impl::allocate(const Shape& shape, DType dtype) const {
-  const std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
-  // Device memory of the executor is allocated, used and freed in its own stream's order.
-  std::shared_ptr<cuda::Stream> stream;
-#if defined(MYELIN_WITH_CUDA)
-  if (device_ctx) stream = cuda::stream_of(*device_ctx);
-#endif
-  if (options.guard_words) {
-    return Tensor::wrap(allocate_guarded_storage(options.device, bytes, stream), shape, dtype);
-  }
-  return Tensor::wrap(allocate_storage(options.device, bytes, stream), shape, dtype);
+  return runtime->allocate(shape, dtype, options.guard_words);
 }
 
 void Executor::Impl::check_guards(int node_index, const OpContext& ctx) {
   if (!options.guard_words) return;
-#if defined(MYELIN_WITH_CUDA)
-  if (device_ctx) cuda::synchronize(*device_ctx);
-#endif
+  runtime->synchronize();
   const Node& node = graph->nodes()[static_cast<std::size_t>(node_index)];
   auto check = [&](const Tensor* t, const char* role) {
     if (t != nullptr && t->defined() && !guards_intact(*t->storage())) {
@@ -330,7 +293,6 @@ Executor::Executor(Graph& graph, const ExecutorOptions& options) : impl_(std::ma
   impl_->options = options;
   impl_->backend = backend_of(options.device);
   impl_->seed = options.seed.value_or(graph.seed());
-  DeviceScope scope(options.device);
   impl_->compile();
 }
 
@@ -357,7 +319,7 @@ void Executor::set_input(Value input, const Tensor& tensor) {
          dtype_name(tensor.dtype()));
   }
   const DType t = m.compute_type(vi.meta.dtype);
-  DeviceScope scope(m.options.device);
+  DeviceScope scope(*m.runtime);
   if (m.options.device.is_cpu() && !m.options.guard_words) {
     m.values[idx(input)] = tensor.to(t);  // used in place when it has the compute type
     return;
@@ -366,7 +328,7 @@ void Executor::set_input(Value input, const Tensor& tensor) {
   if (!bound.defined() || bound.shape() != tensor.shape() || bound.dtype() != t) {
     bound = m.allocate(tensor.shape(), t);
   }
-  m.upload(bound, tensor, input.id);
+  m.runtime->upload(bound, tensor, input.id);
 }
 
 void Executor::forward(Mode mode, std::uint64_t step) {
@@ -376,7 +338,7 @@ void Executor::forward(Mode mode, std::uint64_t step) {
     fail("executor: the graph changed after the executor was built; build a new executor");
   }
   ThreadScope threads(m.options.num_threads);
-  DeviceScope scope(m.options.device);
+  DeviceScope scope(*m.runtime);
   // Every input a node reads must be bound; re-infer shapes when the batch changed.
   std::vector<Shape> input_shapes;
   for (Value in : g.inputs()) {
@@ -395,15 +357,11 @@ void Executor::forward(Mode mode, std::uint64_t step) {
     m.infer_shapes();
     m.inferred_for = input_shapes;
   }
-#if defined(MYELIN_WITH_CUDA)
-  if (m.device_ctx) cuda::begin_forward(*m.device_ctx, step);
-#endif
+  m.runtime->begin_forward(step);
   for (int n : m.order) {
     const Node& node = g.nodes()[static_cast<std::size_t>(n)];
     OpContext ctx = m.make_context(n, mode, step);
-#if defined(MYELIN_WITH_CUDA)
-    if (m.device_ctx) cuda::begin_node(*m.device_ctx, n);
-#endif
+    m.runtime->begin_node(n);
     node.op->impl(m.backend).forward(ctx);
     m.check_guards(n, ctx);
   }
@@ -431,7 +389,7 @@ void Executor::backward(Value output, const Tensor& seed_grad, bool accumulate) 
          "' is ", out.shape().str());
   }
   ThreadScope threads(m.options.num_threads);
-  DeviceScope scope(m.options.device);
+  DeviceScope scope(*m.runtime);
   std::fill(m.grad_written.begin(), m.grad_written.end(), 0);
   for (std::size_t v = 0; v < m.want_grad.size(); ++v) {
     if (!m.want_grad[v] || !accumulate) continue;
@@ -448,10 +406,10 @@ void Executor::backward(Value output, const Tensor& seed_grad, bool accumulate) 
   if (seeded) {
     if (m.grad_written[idx(output)]) {  // accumulating into an input or parameter
       Tensor seed = m.allocate(out.shape(), out.dtype());
-      m.upload(seed, seed_grad, -1);
-      backend::accumulate(m.backend, m.grads[idx(output)], seed, m.device_ctx.get());
+      m.runtime->upload(seed, seed_grad, -1);
+      m.runtime->accumulate(m.grads[idx(output)], seed);
     } else {
-      m.upload(m.grad_buffer(output), seed_grad, -1 - output.id);
+      m.runtime->upload(m.grad_buffer(output), seed_grad, -1 - output.id);
       m.grad_written[idx(output)] = 1;
     }
   }
@@ -465,7 +423,7 @@ void Executor::backward(Value output, const Tensor& seed_grad, bool accumulate) 
     OpContext ctx = m.make_context(*it, m.last_mode, m.last_step);
     for (Value o : node.outputs) {
       if (!m.grad_written[idx(o)]) {  // an output no gradient reached contributes zero
-        backend::zero(m.backend, m.grad_buffer(o), m.device_ctx.get());
+        m.runtime->zero(m.grad_buffer(o));
         m.grad_written[idx(o)] = 1;
       }
       ctx.grad_outputs.push_back(&m.grads[idx(o)]);
@@ -492,25 +450,23 @@ void Executor::backward(Value output, const Tensor& seed_grad, bool accumulate) 
         to_accumulate.emplace_back(in, &s);
       }
     }
-#if defined(MYELIN_WITH_CUDA)
-    if (m.device_ctx) cuda::begin_node(*m.device_ctx, *it);
-#endif
+    m.runtime->begin_node(*it);
     node.op->impl(m.backend).backward(ctx);
     m.check_guards(*it, ctx);
     for (auto& [v, s] : to_accumulate) {
-      backend::accumulate(m.backend, m.grads[idx(v)], *s, m.device_ctx.get());
+      m.runtime->accumulate(m.grads[idx(v)], *s);
     }
   }
 
   // Parameters and requested inputs the loss does not depend on get a zero gradient.
   for (std::size_t v = 0; v < m.want_grad.size(); ++v) {
     if (m.want_grad[v] && !m.grad_written[v]) {
-      backend::zero(m.backend, m.grad_buffer(Value{static_cast<int>(v)}), m.device_ctx.get());
+      m.runtime->zero(m.grad_buffer(Value{static_cast<int>(v)}));
     }
   }
 }
 
-const Tensor& Executor::value(Value v) const {
+const Tensor& Executor::pending_value(Value v) const {
   const Impl& m = *impl_;
   const ValueInfo& vi = m.graph->info(v);
   if (v.id >= m.graph_values) fail("value '", vi.name, "' was added after the executor was built");
@@ -519,22 +475,24 @@ const Tensor& Executor::value(Value v) const {
     fail("value '", vi.name, "' has not been computed",
          vi.kind == ValueKind::kInput ? " (set_input it)" : " (run forward first)");
   }
-#if defined(MYELIN_WITH_CUDA)
-  if (m.device_ctx) {  // finished, and any kernel error raised
-    DeviceScope scope(m.options.device);
-    cuda::synchronize(*m.device_ctx);
-  }
-#endif
+  return t;
+}
+
+const Tensor& Executor::value(Value v) const {
+  const Tensor& t = pending_value(v);
+  // Finished, and any kernel error raised.
+  DeviceScope scope(*impl_->runtime);
+  impl_->runtime->synchronize();
   return t;
 }
 
 void Executor::synchronize() {
-#if defined(MYELIN_WITH_CUDA)
-  if (impl_->device_ctx) {
-    DeviceScope scope(impl_->options.device);
-    cuda::synchronize(*impl_->device_ctx);
-  }
-#endif
+  DeviceScope scope(*impl_->runtime);
+  impl_->runtime->synchronize();
+}
+
+ExecutionBackend& Executor::execution_backend() {
+  return *impl_->runtime;
 }
 
 bool Executor::has_grad(Value v) const {
@@ -577,7 +535,7 @@ const std::vector<Value>& Executor::trainable_parameters() const {
 void Executor::write_back() {
   Impl& m = *impl_;
   Graph& g = *m.graph;
-  DeviceScope scope(m.options.device);
+  DeviceScope scope(*m.runtime);
   auto copy_back = [&](Value v) {
     if (!m.shared[idx(v)]) g.tensor(v).copy_from(m.values[idx(v)]);
   };

@@ -1,10 +1,11 @@
 #pragma once
 
-// The executor's state, shared with the library's own tools (the gradient checker).
+// The executor's state, private to the executor's sources.
 
 #include <memory>
 #include <vector>
 
+#include "backends/backend.hpp"
 #include "myelin/executor.hpp"
 
 namespace myelin {
@@ -29,7 +30,7 @@ struct Executor::Impl {
   std::vector<std::vector<Tensor>> scratch;  // per input slot, for fan-in accumulation
 
   std::vector<Value> trainable;
-  std::shared_ptr<DeviceContext> device_ctx;  // null on the CPU
+  std::unique_ptr<ExecutionBackend> runtime;  // the backend of options.device
   std::vector<Shape> inferred_for;            // input shapes the current buffers were sized for
   bool has_forward = false;
   Mode last_mode = Mode::kTrain;
@@ -45,18 +46,11 @@ struct Executor::Impl {
   Tensor& grad_buffer(Value v);
   // The value of the last forward pass, without waiting for the device.
   const Tensor& computed(Value v) const;
-  // dst = src in stream order (on CUDA through the pinned staging buffer of `slot`).
-  void upload(Tensor& dst, const Tensor& src, int slot);
   // A buffer on the executor's device (with guard regions when asked for).
   Tensor allocate(const Shape& shape, DType dtype) const;
   // Raises an error naming the node when a guard region of one of its tensors changed.
   void check_guards(int node_index, const OpContext& ctx);
 };
 
-// The gradient checker reaches the executor's state through this.
-struct ExecutorAccess {
-  static Executor::Impl& impl(Executor& e) { return *e.impl_; }
-  static DeviceContext* device(Executor& e) { return e.impl_->device_ctx.get(); }
-};
 
 }  // namespace myelin

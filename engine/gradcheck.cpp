@@ -5,7 +5,6 @@
 #include <iomanip>
 #include <sstream>
 
-#include "executor_impl.hpp"
 #include "myelin/error.hpp"
 #include "myelin/executor.hpp"
 #include "myelin/random.hpp"
@@ -18,7 +17,7 @@ namespace {
 // forward passes whose snapshots differ moved some input across a kink.
 class KinkWatch {
  public:
-  KinkWatch(const Graph& graph, Executor::Impl& exec) : exec_(exec) {
+  KinkWatch(const Graph& graph, const Executor& exec) : exec_(exec) {
     for (const Node& node : graph.nodes()) {
       const KinkSpec& kink = node.op->kink;
       if (kink.input < 0 || !kink.points) continue;
@@ -30,7 +29,7 @@ class KinkWatch {
   std::vector<signed char> snapshot() const {
     std::vector<signed char> sides;
     for (const Watched& w : watched_) {
-      const Tensor& t = exec_.values[static_cast<std::size_t>(w.value.id)];
+      const Tensor& t = exec_.value(w.value);
       const double* x = t.data<double>();
       for (std::int64_t i = 0; i < t.numel(); ++i) {
         for (double k : w.points) sides.push_back(x[i] > k ? 1 : (x[i] < k ? -1 : 0));
@@ -44,7 +43,7 @@ class KinkWatch {
     Value value;
     std::vector<double> points;
   };
-  Executor::Impl& exec_;
+  const Executor& exec_;
   std::vector<Watched> watched_;
 };
 
@@ -98,7 +97,6 @@ GradcheckReport gradcheck(Graph& graph, Value output,
   exec_options.share_graph_tensors = false;
   exec_options.outputs = {output};
   Executor exec(graph, exec_options);
-  Executor::Impl& state = ExecutorAccess::impl(exec);
   for (const auto& [v, t] : feeds) exec.set_input(v, t.clone());  // perturbed in place below
 
   exec.forward(options.mode, options.run_step);
@@ -122,7 +120,7 @@ GradcheckReport gradcheck(Graph& graph, Value output,
     for (std::int64_t i = 0; i < cotangent.numel(); ++i) f += y[i] * r[i];
     return f;
   };
-  KinkWatch kinks(graph, state);
+  KinkWatch kinks(graph, exec);
   const std::vector<signed char> base_sides = kinks.snapshot();
 
   std::vector<Value> targets = exec.trainable_parameters();
@@ -132,7 +130,11 @@ GradcheckReport gradcheck(Graph& graph, Value output,
     GradcheckEntry entry;
     entry.name = graph.name(v);
     const Tensor analytic = exec.grad(v).clone();
-    Tensor& x_tensor = state.values[static_cast<std::size_t>(v.id)];
+    // The executor's own tensor of v, perturbed in place: a parameter's, or an input bound to a
+    // float64 host tensor (which set_input uses in place).
+    const bool is_input = graph.info(v).kind == ValueKind::kInput;
+    Tensor x_tensor = is_input ? exec.value(v).clone() : exec.param(v);
+    if (is_input) exec.set_input(v, x_tensor);
     double* x = x_tensor.data<double>();
     const double* a = analytic.data<double>();
     const std::int64_t n = x_tensor.numel();

@@ -49,12 +49,15 @@ Attrs complete_attrs(const OpDef& op, const Attrs& given, const std::string& nod
   Attrs out;
   for (const AttrSpec& spec : op.attrs) {
     if (given.has(spec.name)) {
-      const AttrValue& v = given.get(spec.name);
+      AttrValue v = given.get(spec.name);
       if (v.index() == 0 && spec.default_value.index() == 1) {
-        out.set(spec.name, static_cast<double>(std::get<std::int64_t>(v)));
-      } else {
-        out.set(spec.name, v);
+        v = static_cast<double>(std::get<std::int64_t>(v));
       }
+      if (!spec.accepts(v)) {
+        fail("node '", node_name, "' (", op.name, "): attribute '", spec.name, "' must be ",
+             spec.expected(), ", got ", attr_to_string(v));
+      }
+      out.set(spec.name, v);
     } else {
       out.set(spec.name, spec.default_value);
     }
@@ -269,8 +272,9 @@ Value Graph::elu(Value x, double alpha, const std::string& name) {
 Value Graph::abs(Value x, const std::string& name) {
   return op("abs", {x}, {}, name);
 }
-Value Graph::gelu(Value x, const std::string& approximate, const std::string& name) {
-  return op("gelu", {x}, {{"approximate", approximate}}, name);
+Value Graph::gelu(Value x, GeluApproximation approximate, const std::string& name) {
+  const char* form = approximate == GeluApproximation::kTanh ? "tanh" : "none";
+  return op("gelu", {x}, {{"approximate", std::string(form)}}, name);
 }
 Value Graph::silu(Value x, const std::string& name) {
   return op("silu", {x}, {}, name);
@@ -313,14 +317,9 @@ Value Graph::mse_loss(Value input, Value target, const std::string& name) {
   return op("mse_loss", {input, target}, {}, name);
 }
 
-Value Graph::linear_layer(Value x, std::int64_t out_features, const std::string& name, bool bias) {
-  LinearOptions options;
-  options.bias = bias;
-  return linear_layer(x, out_features, name, options);
-}
-
-Value Graph::linear_layer(Value x, std::int64_t out_features, const std::string& name,
-                          const LinearOptions& options) {
+Value Graph::linear_layer(Value x, std::int64_t out_features, const LinearOptions& options,
+                          const std::string& requested_name) {
+  const std::string name = unique_node_name(requested_name, "linear");
   check_value(x, ("linear layer '" + name + "'").c_str());
   const Shape& xs = shape(x);
   if (xs.rank() < 1) fail("linear layer '", name, "': input '", this->name(x), "' is a scalar");
@@ -349,7 +348,9 @@ Value Graph::linear_layer(Value x, std::int64_t out_features, const std::string&
   return linear(x, w, b, name);
 }
 
-Value Graph::batch_norm_layer(Value x, const std::string& name, double momentum, double eps) {
+Value Graph::batch_norm_layer(Value x, const BatchNormOptions& options,
+                              const std::string& requested_name) {
+  const std::string name = unique_node_name(requested_name, "batch_norm");
   check_value(x, ("batch norm layer '" + name + "'").c_str());
   const Shape& xs = shape(x);
   if (xs.rank() < 2) {
@@ -364,7 +365,7 @@ Value Graph::batch_norm_layer(Value x, const std::string& name, double momentum,
   const Value mean = buffer(name + ".running_mean", Tensor::zeros(c, t));
   const Value var = buffer(name + ".running_var", Tensor::full(c, 1.0, t));
   const Value count = buffer(name + ".num_batches_tracked", Tensor::zeros(Shape{}, DType::kInt64));
-  return batch_norm(x, w, b, mean, var, count, momentum, eps, name);
+  return batch_norm(x, w, b, mean, var, count, options.momentum, options.eps, name);
 }
 
 Value Graph::find(const std::string& name) const {

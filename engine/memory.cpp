@@ -8,21 +8,9 @@
 #include "myelin/error.hpp"
 #include "myelin/tensor.hpp"
 
-#if defined(MYELIN_WITH_CUDA)
-#include "backends/cuda/cuda_runtime.hpp"
-#endif
+#include "backends/backend.hpp"
 
 namespace myelin {
-
-#if !defined(MYELIN_WITH_CUDA)
-namespace {
-[[noreturn]] void no_cuda(const char* what) {
-  fail(what,
-       ": myelin was built without the CUDA backend (configure with -DMYELIN_CUDA=ON on a "
-       "machine with the CUDA toolkit)");
-}
-}  // namespace
-#endif
 
 Storage::Storage(void* p, std::size_t n, Device d, std::size_t guard_bytes,
                  std::shared_ptr<cuda::Stream> s)
@@ -30,13 +18,10 @@ Storage::Storage(void* p, std::size_t n, Device d, std::size_t guard_bytes,
 
 Storage::~Storage() {
   if (ptr == nullptr) return;
-  void* base = static_cast<unsigned char*>(ptr) - guard;
   if (device.is_cpu()) {
-    std::free(base);
+    std::free(static_cast<unsigned char*>(ptr) - guard);
   } else {
-#if defined(MYELIN_WITH_CUDA)
-    cuda::device_free(*stream, base, users);
-#endif
+    backend::free_device_storage(*this);
   }
 }
 
@@ -50,14 +35,7 @@ std::shared_ptr<Storage> allocate_storage(Device device, std::size_t bytes,
     if (p == nullptr) fail("out of host memory: could not allocate ", bytes, " bytes");
     return std::make_shared<Storage>(p, bytes, device);
   }
-#if defined(MYELIN_WITH_CUDA)
-  if (!stream) stream = cuda::default_stream(device.index);
-  void* p = cuda::device_alloc(*stream, bytes);
-  return std::make_shared<Storage>(p, bytes, device, 0, std::move(stream));
-#else
-  (void)stream;
-  no_cuda("allocating a tensor on cuda");
-#endif
+  return backend::allocate_device_storage(device, bytes, std::move(stream));
 }
 
 std::shared_ptr<Storage> allocate_guarded_storage(Device device, std::size_t bytes,
@@ -97,22 +75,12 @@ void copy_bytes(void* dst, const Storage* dst_storage, const void* src, const St
     std::memcpy(dst, src, bytes);
     return;
   }
-#if defined(MYELIN_WITH_CUDA)
-  cuda::copy(dst, dst_device ? dst_storage->stream.get() : nullptr, src,
-             src_device ? src_storage->stream.get() : nullptr, bytes);
-#else
-  no_cuda("copying a tensor to or from cuda");
-#endif
+  backend::copy_device_bytes(dst, dst_storage, src, src_storage, bytes);
 }
 
 void use_on(Storage& storage, const std::shared_ptr<cuda::Stream>& stream) {
   if (!storage.device.is_cuda() || !stream || stream == storage.stream) return;
-#if defined(MYELIN_WITH_CUDA)
-  cuda::wait_for(*stream, *storage.stream);
-  if (std::find(storage.users.begin(), storage.users.end(), stream) == storage.users.end()) {
-    storage.users.push_back(stream);
-  }
-#endif
+  backend::use_device_storage_on(storage, stream);
 }
 
 }  // namespace myelin

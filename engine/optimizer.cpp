@@ -5,14 +5,8 @@
 #include <sstream>
 
 #include "backends/backend.hpp"
+#include "kernels/update_rules.hpp"
 #include "myelin/error.hpp"
-#include "myelin/regularize.hpp"
-#include "ops/update_rules.hpp"
-#include "optimizer_access.hpp"
-
-#if defined(MYELIN_WITH_CUDA)
-#include "backends/cuda/fused_optimizer.hpp"
-#endif
 
 namespace myelin {
 
@@ -194,8 +188,6 @@ UpdateRule rule_of(OptimizerKind kind) {
   return UpdateRule::kSgd;
 }
 
-}  // namespace
-
 // The step's scalars for one group; t counts from 1.
 UpdateConstants<double> update_constants(const OptimizerOptions& o, double lr, std::int64_t t) {
   UpdateConstants<double> k;
@@ -219,6 +211,8 @@ UpdateConstants<double> update_constants(const OptimizerOptions& o, double lr, s
   }
   return k;
 }
+
+}  // namespace
 
 Optimizer::Optimizer(const OptimizerOptions& options) : defaults_(options) {
   defaults_.validate();
@@ -290,18 +284,8 @@ Optimizer::Slots& Optimizer::slots_for(const ParamRef& p) {
   return slots;
 }
 
-OptimizerAccess::ParamState OptimizerAccess::state(Optimizer& optimizer, const ParamRef& param) {
-  Optimizer::Slots& slots = optimizer.slots_for(param);
-  ParamState out;
-  const std::vector<std::string> names = optimizer_slot_names(optimizer.group(param.group));
-  for (std::size_t s = 0; s < names.size(); ++s) {
-    if (!names[s].empty()) out.slots[s] = &slots.tensors[s];
-  }
-  out.step = &slots.step;
-  return out;
-}
-
-void Optimizer::step(const std::vector<ParamRef>& params) {
+std::vector<ParamUpdate> Optimizer::updates_for(const std::vector<ParamRef>& params) {
+  std::vector<ParamUpdate> updates;
   for (const ParamRef& p : params) {
     if (p.value == nullptr || p.grad == nullptr) {
       fail("optimizer: parameter '", p.name, "' is unbound");
@@ -311,12 +295,31 @@ void Optimizer::step(const std::vector<ParamRef>& params) {
            p.value->shape().str());
     }
     const OptimizerOptions& o = group(p.group);
-    const OptimizerAccess::ParamState state = OptimizerAccess::state(*this, p);
-    const UpdateConstants<double> k = update_constants(o, o.lr * lr_scale_, *state.step + 1);
-    Tensor* slots[3] = {state.slots[0], state.slots[1], state.slots[2]};
-    backend::optimizer_update(backend_of(p.value->device()), k, *p.value, *p.grad, slots, nullptr);
-    ++*state.step;
+    Slots& slots = slots_for(p);
+    ParamUpdate u;
+    u.value = p.value;
+    // Clipping scales the gradient in place: the executor's own gradient buffer.
+    u.grad = const_cast<Tensor*>(p.grad);
+    const std::vector<std::string> names = optimizer_slot_names(o);
+    for (std::size_t s = 0; s < names.size(); ++s) {
+      if (!names[s].empty()) u.slots[s] = &slots.tensors[s];
+    }
+    u.step = &slots.step;
+    u.constants = update_constants(o, o.lr * lr_scale_, slots.step + 1);
+    updates.push_back(u);
   }
+  return updates;
+}
+
+void Optimizer::step(const std::vector<ParamRef>& params) {
+  for (const ParamRef& p : params) {
+    if (p.value != nullptr && !p.value->device().is_cpu()) {
+      fail("optimizer: parameter '", p.name, "' is on ", p.value->device().str(),
+           "; device parameters are updated through step(executor)");
+    }
+  }
+  const std::vector<ParamUpdate> updates = updates_for(params);
+  make_execution_backend(BackendOptions{})->update(updates, GradientClipping{}, update_cache_);
   ++steps_;
 }
 
@@ -325,31 +328,19 @@ void Optimizer::step(Executor& executor, const GradientClipping& clipping) {
     fail("optimizer: clipping thresholds must be >= 0 (0: off), got max_norm ", clipping.max_norm,
          " and max_value ", clipping.max_value);
   }
-  if (executor.backend() != Backend::kCpu) {
-#if defined(MYELIN_WITH_CUDA)
-    cuda::fused_step(*this, executor, clipping);
-    return;
-#else
-    fail("optimizer: the ", backend_name(executor.backend()), " backend is not built");
-#endif
-  }
-  last_norm_ = clipping.max_norm > 0.0 ? clip_grad_norm(executor, clipping.max_norm)
-                                       : global_grad_norm(executor);
-  if (clipping.max_value > 0.0) clip_grad_value(executor, clipping.max_value);
   std::vector<ParamRef> params;
   const Graph& g = executor.graph();
   for (Value v : executor.trainable_parameters()) {
     const ValueInfo& info = g.info(v);
     params.push_back({info.name, info.group, &executor.param(v), &executor.grad(v)});
   }
-  step(params);
+  const std::vector<ParamUpdate> updates = updates_for(params);
+  executor.execution_backend().update(updates, clipping, update_cache_);
+  ++steps_;
 }
 
 double Optimizer::last_grad_norm() const {
-#if defined(MYELIN_WITH_CUDA)
-  if (device_state_ != nullptr) return cuda::fused_last_norm(*this);
-#endif
-  return last_norm_;
+  return update_cache_ ? update_cache_->last_norm() : 0.0;
 }
 
 std::vector<std::pair<std::string, Tensor>> Optimizer::state_dict() const {

@@ -3,7 +3,6 @@
 #include <cmath>
 
 #include "backends/backend.hpp"
-#include "executor_impl.hpp"
 #include "myelin/error.hpp"
 
 namespace myelin {
@@ -11,8 +10,7 @@ namespace myelin {
 double global_grad_norm(Executor& executor) {
   double sum = 0.0;
   for (Value p : executor.trainable_parameters()) {
-    sum += backend::sum_of_squares(executor.backend(), executor.grad(p),
-                                   ExecutorAccess::device(executor));
+    sum += executor.execution_backend().sum_of_squares(executor.grad(p));
   }
   return std::sqrt(sum);
 }
@@ -23,7 +21,7 @@ double clip_grad_norm(Executor& executor, double max_norm) {
   const double scale = max_norm / (norm + 1e-6);
   if (scale < 1.0) {
     for (Value p : executor.trainable_parameters()) {
-      backend::scale(executor.backend(), executor.grad(p), scale, ExecutorAccess::device(executor));
+      executor.execution_backend().scale(executor.grad(p), scale);
     }
   }
   return norm;
@@ -32,7 +30,7 @@ double clip_grad_norm(Executor& executor, double max_norm) {
 void clip_grad_value(Executor& executor, double limit) {
   if (!(limit > 0.0)) fail("clip_grad_value: the limit must be positive, got ", limit);
   for (Value p : executor.trainable_parameters()) {
-    backend::clamp(executor.backend(), executor.grad(p), limit, ExecutorAccess::device(executor));
+    executor.execution_backend().clamp(executor.grad(p), limit);
   }
 }
 
@@ -43,8 +41,7 @@ double l2_penalty(Executor& executor, const Optimizer& optimizer) {
     const double l2 = optimizer.group(g.info(p).group).l2;
     if (l2 > 0.0)
       penalty += 0.5 * l2 *
-                 backend::sum_of_squares(executor.backend(), executor.param(p),
-                                         ExecutorAccess::device(executor));
+                 executor.execution_backend().sum_of_squares(executor.param(p));
   }
   return penalty;
 }

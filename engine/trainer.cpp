@@ -4,9 +4,8 @@
 #include <cstring>
 #include <deque>
 
+#include "backends/backend.hpp"
 #include "backends/step_log.hpp"
-#include "executor_impl.hpp"
-
 #include "myelin/error.hpp"
 #include "myelin/philox.hpp"
 #include "myelin/random.hpp"
@@ -135,9 +134,9 @@ void Trainer::fit(BatchSource& source) {
     has_l2 = has_l2 || optimizer_.group(graph_.info(p).group).l2 > 0.0;
   }
 
-  const std::unique_ptr<StepLog> log = make_step_log(executor_, accumulation);
+  const std::unique_ptr<StepLog> log =
+      executor_.execution_backend().make_step_log(accumulation);
   const GradientClipping clipping{options_.clip_norm, options_.clip_value};
-  Executor::Impl& exec = ExecutorAccess::impl(executor_);
 
   while (position_.epoch < options_.epochs && !stop_) {
     const std::vector<std::int64_t> order = epoch_order(position_.epoch, rows);
@@ -171,8 +170,7 @@ void Trainer::fit(BatchSource& source) {
         const std::int64_t begin = b * batch, end = std::min(rows, begin + batch);
         source.bind(executor_, order.data() + begin, end - begin);
         executor_.forward(Mode::kTrain, static_cast<std::uint64_t>(position_.forward_passes++));
-        log->add_loss(exec.values[static_cast<std::size_t>(loss_.id)],
-                      1.0 / static_cast<double>(group));
+        log->add_loss(executor_.pending_value(loss_), 1.0 / static_cast<double>(group));
         executor_.backward(loss_, seed, /*accumulate=*/k > 0);
         info.samples += end - begin;
       }
@@ -182,7 +180,7 @@ void Trainer::fit(BatchSource& source) {
       if (has_l2) info.penalty = l2_penalty(executor_, optimizer_);
       info.lr = optimizer_.lr("weights");
       optimizer_.step(executor_, clipping);
-      log->end_update(optimizer_);
+      log->end_update();
 
       position_.batch = first + group;
       epoch_samples += info.samples;

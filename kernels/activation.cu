@@ -5,10 +5,11 @@
 // thread per element. The grid is capped at a few blocks per SM (launch::elementwise) and the
 // stride loop covers the rest, so every launch stays small and fully occupied. The activation is
 // a template parameter: each kernel is a straight-line function of its element with no branch
-// on the kind. The scalar math is ops/activation_math.hpp, shared with the CPU reference path.
-#include "kernels/activation.hpp"
-#include "kernels/common.cuh"
-#include "ops/activation_math.hpp"
+// on the kind. The scalar math is activation_math.hpp, shared with the CPU reference path.
+#include "activation.hpp"
+
+#include "activation_math.hpp"
+#include "common.cuh"
 
 namespace myelin::kernels {
 
@@ -72,40 +73,16 @@ void backward_as(const ActivationParams& p, const float* x, const float* y, cons
                        vec);
 }
 
-// Calls fn.template operator()<K>() for the runtime kind.
+// Calls fn.template operator()<K>() for the runtime kind: one instantiation per activation.
 template <typename Fn>
 void with_kind(Activation kind, Fn&& fn) {
   switch (kind) {
-    case Activation::kIdentity:
-      fn.template operator()<Activation::kIdentity>();
-      break;
-    case Activation::kRelu:
-      fn.template operator()<Activation::kRelu>();
-      break;
-    case Activation::kLeakyRelu:
-      fn.template operator()<Activation::kLeakyRelu>();
-      break;
-    case Activation::kSigmoid:
-      fn.template operator()<Activation::kSigmoid>();
-      break;
-    case Activation::kTanh:
-      fn.template operator()<Activation::kTanh>();
-      break;
-    case Activation::kElu:
-      fn.template operator()<Activation::kElu>();
-      break;
-    case Activation::kAbs:
-      fn.template operator()<Activation::kAbs>();
-      break;
-    case Activation::kGelu:
-      fn.template operator()<Activation::kGelu>();
-      break;
-    case Activation::kSilu:
-      fn.template operator()<Activation::kSilu>();
-      break;
-    case Activation::kSoftplus:
-      fn.template operator()<Activation::kSoftplus>();
-      break;
+#define MYELIN_ACTIVATION_CASE(k)               \
+  case Activation::k:                           \
+    fn.template operator()<Activation::k>();    \
+    break;
+    MYELIN_ACTIVATIONS(MYELIN_ACTIVATION_CASE)
+#undef MYELIN_ACTIVATION_CASE
   }
 }
 

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "ops/activation.hpp"
+#include "activation_math.hpp"
 
 namespace myelin::kernels {
 

@@ -7,8 +7,8 @@
 // squared deviations from the mean (no E[x^2] - E[x]^2 cancellation). One thread per channel then
 // finishes mean, 1/sqrt(var + eps) and the running statistics; the normalisation and the input
 // gradient are one thread per element over grid-stride loops.
-#include "kernels/batch_norm.hpp"
-#include "kernels/reduce.cuh"
+#include "batch_norm.hpp"
+#include "reduce.cuh"
 
 namespace myelin::kernels {
 

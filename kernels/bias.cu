@@ -5,8 +5,8 @@
 // rows coalesced over fixed chunks of rows, partial sums in double are added in chunk order
 // (kernels/reduce.cuh), then converted: deterministic, no atomics. Used where cuBLASLt's bias
 // epilogue does not apply.
-#include "kernels/bias.hpp"
-#include "kernels/reduce.cuh"
+#include "bias.hpp"
+#include "reduce.cuh"
 
 namespace myelin::kernels {
 

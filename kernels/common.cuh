@@ -4,7 +4,7 @@
 // reduction tree (the same inputs always add in the same order: no atomics), and the second
 // stage of two-stage reductions.
 
-#include "kernels/launch.cuh"
+#include "launch.cuh"
 
 #include <cstdint>
 

@@ -7,9 +7,9 @@
 // sums (kernels/reduce.cuh) add the rows in a fixed order, and one thread divides. A label out
 // of range is recorded in the device error record (the host raises it at its next sync) and
 // counts as an ignored row. Backward: one thread per logit, grid-stride.
-#include "kernels/loss.hpp"
-#include "kernels/reduce.cuh"
-#include "kernels/row_reduce.cuh"
+#include "loss.hpp"
+#include "reduce.cuh"
+#include "row_reduce.cuh"
 
 namespace myelin::kernels {
 

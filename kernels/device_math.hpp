@@ -1,7 +1,7 @@
 #pragma once
 
 // The elementary functions of the scalar math the kernels share with the CPU reference path
-// (ops/activation_math.hpp, ops/update_rules.hpp). Compiled by nvcc for the device they are
+// (activation_math.hpp, update_rules.hpp). Compiled by nvcc for the device they are
 // CUDA's device functions; on the host, the C++ library's. In the emulated build they are the
 // emulated device's (myelin_emu/math.hpp): inside an emulated kernel within the device's error
 // bounds, everywhere else exactly the host library's, so the CPU path is unchanged.

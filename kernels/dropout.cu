@@ -5,8 +5,8 @@
 // (seed, node, step, index) layout the CPU path uses, with an integer threshold compare, so the
 // masks are bit-identical to the CPU's. The step is read from device memory (a captured CUDA
 // Graph replays with the current step). Backward: one thread per element.
-#include "kernels/common.cuh"
-#include "kernels/dropout.hpp"
+#include "common.cuh"
+#include "dropout.hpp"
 #include "myelin/philox.hpp"
 
 namespace myelin::kernels {

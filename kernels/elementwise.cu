@@ -6,9 +6,9 @@
 // (then a scalar tail), one thread per element otherwise; grids capped by launch::elementwise.
 // The sum of squares is two-stage (kernels/reduce.cuh): fixed chunks per block, partial sums in
 // double added in chunk order, so it gives the same bits on every run.
-#include "kernels/common.cuh"
-#include "kernels/elementwise.hpp"
-#include "kernels/reduce.cuh"
+#include "common.cuh"
+#include "elementwise.hpp"
+#include "reduce.cuh"
 
 namespace myelin::kernels {
 

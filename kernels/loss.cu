@@ -5,8 +5,8 @@
 // and one thread divides by the count, so the mean is the same bits every run and never leaves
 // device memory. Backward passes are one thread per element over a grid-stride loop, reading
 // the incoming gradient and the saved 1/count from device memory.
-#include "kernels/loss.hpp"
-#include "kernels/reduce.cuh"
+#include "loss.hpp"
+#include "reduce.cuh"
 
 namespace myelin::kernels {
 

@@ -10,7 +10,7 @@
 
 #include <cstdint>
 
-#include "kernels/device_errors.hpp"
+#include "device_errors.hpp"
 
 namespace myelin::kernels {
 

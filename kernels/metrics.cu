@@ -11,7 +11,7 @@
 
 #include <new>
 
-#include "kernels/metrics.hpp"
+#include "metrics.hpp"
 
 namespace myelin::kernels {
 

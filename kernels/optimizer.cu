@@ -7,9 +7,9 @@
 // the partials in chunk order and writes the norm and the clip scale to device memory. The
 // update kernel reads that scale and the step's constants (learning rate, bias corrections,
 // decay) from device memory: clipping needs no host round trip, and the whole step can be
-// captured and replayed. The per-element rule is ops/update_rules.hpp, shared with the CPU path.
-#include "kernels/common.cuh"
-#include "kernels/optimizer.hpp"
+// captured and replayed. The per-element rule is update_rules.hpp, shared with the CPU path.
+#include "common.cuh"
+#include "optimizer.hpp"
 
 namespace myelin::kernels {
 

@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "ops/update_rules.hpp"
+#include "update_rules.hpp"
 
 namespace myelin::kernels {
 

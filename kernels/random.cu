@@ -4,8 +4,8 @@
 // loop, so that each 10-round evaluation feeds four outputs and neighbouring threads write
 // neighbouring 16-byte groups (coalesced). The grid is capped at a few waves of blocks per SM;
 // the stride loop covers any n.
-#include "kernels/launch.cuh"
-#include "kernels/random.hpp"
+#include "launch.cuh"
+#include "random.hpp"
 #include "myelin/philox.hpp"
 
 namespace myelin::kernels {

@@ -13,7 +13,7 @@
 //    (channel, outer chunk), threads strided over the chunk's (n, h, w) elements.
 // The chunking depends on the sizes only: the same problem adds in the same order on any GPU.
 
-#include "kernels/common.cuh"
+#include "common.cuh"
 
 namespace myelin::kernels {
 

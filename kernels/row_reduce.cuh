@@ -4,7 +4,7 @@
 // row; each thread keeps an online maximum and a sum of exponentials rescaled to it, and the
 // (max, sum) pairs are combined by a fixed butterfly / tree.
 
-#include "kernels/common.cuh"
+#include "common.cuh"
 
 namespace myelin::kernels {
 

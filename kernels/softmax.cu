@@ -6,8 +6,8 @@
 // each, combining warp results through shared memory. A second pass over the row (still in L1/L2)
 // writes exp(x - max) / sum or x - max - log(sum). Backward rows reduce sum(dy * y) (or sum(dy))
 // the same way. The reduction trees are fixed: the same row always gives the same bits.
-#include "kernels/row_reduce.cuh"
-#include "kernels/softmax.hpp"
+#include "row_reduce.cuh"
+#include "softmax.hpp"
 
 namespace myelin::kernels {
 

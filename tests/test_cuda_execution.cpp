@@ -31,9 +31,9 @@ TEST(CudaExecution, FanOutGradientsAccumulateAsOnTheCpu) {
     Graph g(3);
     const Value x = g.input("x", Shape{17, 11});
     const Value target = g.input("t", Shape{17, 5});
-    const Value h = g.linear_layer(x, 13, "fc");
+    const Value h = g.linear_layer(x, 13, {}, "fc");
     const Value out = g.add(g.add(g.relu(h), g.tanh(h)), g.sigmoid(h));
-    const Value loss = g.mse_loss(g.linear_layer(out, 5, "head"), target);
+    const Value loss = g.mse_loss(g.linear_layer(out, 5, {}, "head"), target);
     ExecutorOptions options;
     options.device = device;
     options.input_grads = {x};
@@ -61,7 +61,7 @@ TEST(CudaExecution, SuccessiveUploadsAndAccumulatedBackwardPassesMatchTheCpu) {
     Graph g(4);
     const Value x = g.input("x", Shape{9, 6});
     const Value t = g.input("t", Shape{9, 3});
-    const Value loss = g.mse_loss(g.linear_layer(g.tanh(g.linear_layer(x, 8, "a")), 3, "b"), t);
+    const Value loss = g.mse_loss(g.linear_layer(g.tanh(g.linear_layer(x, 8, {}, "a")), 3, {}, "b"), t);
     ExecutorOptions options;
     options.device = device;
     Executor e(g, options);
@@ -92,9 +92,9 @@ Reported train(Device device, bool manual) {
   Graph g(9);
   const Value x = g.input("x", Shape{batch, 8});
   const Value y = g.input("y", Shape{batch}, DType::kInt64);
-  Value h = g.relu(g.batch_norm_layer(g.linear_layer(x, 12, "fc1", false), "bn"));
+  Value h = g.relu(g.batch_norm_layer(g.linear_layer(x, 12, LinearOptions{false, {}, {}}, "fc1"), {}, "bn"));
   h = g.dropout(h, 0.2, "drop");
-  const Value loss = g.softmax_cross_entropy(g.linear_layer(h, 3, "fc2"), y);
+  const Value loss = g.softmax_cross_entropy(g.linear_layer(h, 3, {}, "fc2"), y);
   const Tensor data_x = test::random_tensor(Shape{batch * batches, 8}, 5, -2, 2, DType::kFloat32);
   const Tensor data_y = test::random_labels(batch * batches, 3, 6);
   Optimizer adam(OptimizerOptions::adam(0.01));

@@ -87,7 +87,7 @@ TEST(CudaKernels, EveryOpHasACudaImplementationWhoseKernelsRunOnTheDevice) {
   Graph g(3);
   const Value x = g.input("x", Shape{8, 5});
   const Value target = g.input("t", Shape{8, 4});
-  const Value h = g.linear_layer(x, 4, "fc");
+  const Value h = g.linear_layer(x, 4, {}, "fc");
   const Value loss = g.mse_loss(g.add(h, h), target);
   ExecutorOptions options;
   options.device = Device::cuda(0);

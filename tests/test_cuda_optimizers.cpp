@@ -35,8 +35,8 @@ Outcome run(const Setting& s, Device device) {
   Graph g(5);
   const Value x = g.input("x", Shape{24, 6});
   const Value y = g.input("y", Shape{24}, DType::kInt64);
-  Value h = g.tanh(g.linear_layer(x, 9, "fc1"));
-  const Value logits = g.linear_layer(h, 4, "head");
+  Value h = g.tanh(g.linear_layer(x, 9, {}, "fc1"));
+  const Value logits = g.linear_layer(h, 4, {}, "head");
   if (s.head_group) {
     for (Value p : g.parameters()) {
       if (g.name(p).rfind("head.", 0) == 0) g.set_group(p, "head");

@@ -16,9 +16,9 @@ struct SpiralNet {
   SpiralNet(std::uint64_t seed, std::int64_t batch, std::int64_t hidden = 64) : g(seed) {
     x = g.input("x", Shape{batch, 2});
     y = g.input("y", Shape{batch}, DType::kInt64);
-    Value h = g.tanh(g.linear_layer(x, hidden, "fc1"));
-    h = g.tanh(g.linear_layer(h, hidden, "fc2"));
-    logits = g.linear_layer(h, 2, "fc3");
+    Value h = g.tanh(g.linear_layer(x, hidden, {}, "fc1"));
+    h = g.tanh(g.linear_layer(h, hidden, {}, "fc2"));
+    logits = g.linear_layer(h, 2, {}, "fc3");
     loss = g.softmax_cross_entropy(logits, y);
   }
 };
@@ -75,11 +75,11 @@ struct DeepNet {
     Value h = x;
     const LinearOptions large{true, Init::kaiming_normal(Nonlinearity::kRelu), Init::zeros()};
     for (int layer = 0; layer < 10; ++layer) {
-      h = g.relu(g.linear_layer(h, 32, "fc" + std::to_string(layer), large));
+      h = g.relu(g.linear_layer(h, 32, large, "fc" + std::to_string(layer)));
       g.initialize(g.find("fc" + std::to_string(layer) + ".weight"),
                    Init::normal(0.0, 3.0 * std::sqrt(2.0 / (layer == 0 ? 2.0 : 32.0))));
     }
-    loss = g.softmax_cross_entropy(g.linear_layer(h, 2, "out"), y);
+    loss = g.softmax_cross_entropy(g.linear_layer(h, 2, {}, "out"), y);
   }
 };
 

@@ -71,11 +71,11 @@ TEST(GradcheckNetworks, LinearBatchNormReluDropoutLinearCrossEntropy) {
   const Value x = checked_input(g, b, "x", Shape{16, 6}, 31);
   const Value y = g.input("y", Shape{16}, DType::kInt64);
   b.feeds.emplace_back(y, random_labels(16, 4, 32));
-  Value h = g.linear_layer(x, 10, "fc1");
-  h = g.batch_norm_layer(h, "bn");
+  Value h = g.linear_layer(x, 10, {}, "fc1");
+  h = g.batch_norm_layer(h, {}, "bn");
   h = g.relu(h);
   h = g.dropout(h, 0.25, "drop");
-  const Value logits = g.linear_layer(h, 4, "fc2");
+  const Value logits = g.linear_layer(h, 4, {}, "fc2");
   b.out = g.softmax_cross_entropy(logits, y);
   const GradcheckReport r = check(g, b);
   print("network linear-bn-relu-dropout-linear-ce", r);
@@ -88,9 +88,9 @@ TEST(GradcheckNetworks, OneValueFeedsTwoBranchesThatAreAddedBack) {
   Graph g(8);
   Built b;
   const Value x = checked_input(g, b, "x", Shape{5, 4}, 33);
-  const Value h = g.tanh(g.linear_layer(x, 6, "trunk"));
-  const Value left = g.sigmoid(g.linear_layer(h, 6, "left"));
-  const Value right = g.linear_layer(h, 6, "right");
+  const Value h = g.tanh(g.linear_layer(x, 6, {}, "trunk"));
+  const Value left = g.sigmoid(g.linear_layer(h, 6, {}, "left"));
+  const Value right = g.linear_layer(h, 6, {}, "right");
   const Value sum = g.add(g.add(left, right), h);  // h is used three times
   const Value t = g.input("t", Shape{5, 6}, DType::kFloat64);
   b.feeds.emplace_back(t, random_tensor(Shape{5, 6}, 34));

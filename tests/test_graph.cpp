@@ -20,7 +20,7 @@ TEST(GraphBuild, ShapesAreInferredWhenNodesAreAdded) {
   Graph g;
   const Value x = g.input("x", Shape{8, 3, 4, 4});
   const Value f = g.flatten(x, 1, "flat");
-  const Value h = g.linear_layer(f, 10, "fc");
+  const Value h = g.linear_layer(f, 10, {}, "fc");
   const Value r = g.reshape(h, {-1, 5}, "r");
   EXPECT_EQ(g.shape(f), (Shape{8, 48}));
   EXPECT_EQ(g.shape(h), (Shape{8, 10}));
@@ -55,7 +55,12 @@ TEST(GraphBuild, BadAttributesAndInputsAreNamed) {
   m = error_of([&] { g.op("dropout", {x}, {{"p", std::string("half")}}); });
   EXPECT_TRUE(contains(m, "attribute 'p' must be a number")) << m;
   m = error_of([&] { g.dropout(x, 1.5); });
-  EXPECT_TRUE(contains(m, "'p' must be in [0, 1]")) << m;
+  EXPECT_TRUE(contains(m, "attribute 'p' must be a number in [0, 1], got 1.5")) << m;
+  m = error_of([&] { g.op("gelu", {x}, {{"approximate", std::string("fast")}}); });
+  EXPECT_TRUE(contains(m, "attribute 'approximate' must be one of none, tanh, got \"fast\""))
+      << m;
+  m = error_of([&] { g.softplus(x, 0.0); });
+  EXPECT_TRUE(contains(m, "attribute 'beta' must be a number > 0, got 0")) << m;
   m = error_of([&] { g.op("relu", {}); });
   EXPECT_TRUE(contains(m, "input 'x' is required")) << m;
   m = error_of([&] { g.op("rleu", {x}); });
@@ -76,7 +81,7 @@ TEST(GraphBuild, BadAttributesAndInputsAreNamed) {
 TEST(GraphBuild, ParameterGroupsAndFreezing) {
   Graph g;
   const Value x = g.input("x", Shape{2, 3});
-  g.batch_norm_layer(g.linear_layer(x, 4, "fc"), "bn");
+  g.batch_norm_layer(g.linear_layer(x, 4, {}, "fc"), {}, "bn");
   EXPECT_EQ(g.info(g.find("fc.weight")).group, "weights");
   EXPECT_EQ(g.info(g.find("fc.bias")).group, "no_decay");
   EXPECT_EQ(g.info(g.find("bn.weight")).group, "no_decay");
@@ -96,7 +101,7 @@ struct Mlp {
   Mlp() {
     x = g.input("x", Shape{6, 4});
     t = g.input("t", Shape{6, 2});
-    y = g.linear_layer(g.tanh(g.linear_layer(x, 5, "fc1")), 2, "fc2");
+    y = g.linear_layer(g.tanh(g.linear_layer(x, 5, {}, "fc1")), 2, {}, "fc2");
     loss = g.mse_loss(y, t, "loss");
   }
   void feed(Executor& e, std::int64_t batch = 6) {
@@ -174,8 +179,8 @@ TEST(Scheduler, GradientAccumulationAddsBackwardPasses) {
 TEST(Scheduler, UnusedParametersGetZeroGradients) {
   Graph g;
   const Value x = g.input("x", Shape{2, 3});
-  const Value used = g.linear_layer(x, 2, "used");
-  g.linear_layer(x, 2, "unused");
+  const Value used = g.linear_layer(x, 2, {}, "used");
+  g.linear_layer(x, 2, {}, "unused");
   const Value loss = g.mse_loss(used, g.input("t", Shape{2, 2}));
   Executor e(g);
   e.set_input(x, Tensor::full(Shape{2, 3}, 1.0));
@@ -245,7 +250,7 @@ TEST(Scheduler, EvalModeTurnsOffDropoutAndUsesRunningStatistics) {
   Graph g;
   const Value x = g.input("x", Shape{8, 3});
   const Value d = g.dropout(x, 0.5, "drop");
-  const Value bn = g.batch_norm_layer(x, "bn");
+  const Value bn = g.batch_norm_layer(x, {}, "bn");
   Executor e(g);
   const Tensor input = test::random_tensor(Shape{8, 3}, 9, 1, 3, DType::kFloat32);
   e.set_input(x, input);
@@ -386,7 +391,7 @@ TEST(Scheduler, RequestedOutputsRunOnlyWhatTheyNeed) {
   Graph g;
   const Value x = g.input("x", Shape{4, 3});
   const Value labels = g.input("labels", Shape{4}, DType::kInt64);
-  const Value logits = g.linear_layer(x, 2, "fc");
+  const Value logits = g.linear_layer(x, 2, {}, "fc");
   const Value loss = g.softmax_cross_entropy(logits, labels);
   ExecutorOptions options;
   options.outputs = {logits};

@@ -98,7 +98,7 @@ TEST(Init, SameSeedSameWeightsAnywhere) {
   // Layers draw each parameter from its own stream.
   Graph g(9);
   const Value x = g.input("x", Shape{1, 4});
-  g.linear_layer(g.linear_layer(x, 4, "a"), 4, "b");
+  g.linear_layer(g.linear_layer(x, 4, {}, "a"), 4, {}, "b");
   EXPECT_FALSE(bitwise_equal(g.tensor(g.find("a.weight")), g.tensor(g.find("b.weight"))));
 }
 
@@ -122,8 +122,8 @@ TEST(InitDemonstrations, ZeroInitialisedSigmoidUnitsNeverBreakSymmetry) {
   const Value x = g.input("x", Shape{200, 2});
   const Value y = g.input("y", Shape{200}, DType::kInt64);
   const LinearOptions zeros{true, Init::zeros(), Init::zeros()};
-  const Value h = g.sigmoid(g.linear_layer(x, 8, "hidden", zeros), "h");
-  const Value loss = g.softmax_cross_entropy(g.linear_layer(h, 2, "out", zeros), y);
+  const Value h = g.sigmoid(g.linear_layer(x, 8, zeros, "hidden"), "h");
+  const Value loss = g.softmax_cross_entropy(g.linear_layer(h, 2, zeros, "out"), y);
   Executor e(g);
   e.set_input(x, data.x);
   e.set_input(y, data.y);
@@ -157,7 +157,7 @@ TEST(InitDemonstrations, ZeroInitialisedLogisticRegressionStillLearns) {
   const Value x = g.input("x", Shape{400, 2});
   const Value y = g.input("y", Shape{400}, DType::kInt64);
   const Value logits =
-      g.linear_layer(x, 2, "logistic", LinearOptions{true, Init::zeros(), Init::zeros()});
+      g.linear_layer(x, 2, LinearOptions{true, Init::zeros(), Init::zeros()}, "logistic");
   const Value loss = g.softmax_cross_entropy(logits, y);
   Executor e(g);
   e.set_input(x, data.x);

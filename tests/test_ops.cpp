@@ -216,7 +216,7 @@ TEST(OpValues, MeanSquaredError) {
 TEST(OpValues, BatchNormTrainingStatisticsAndRunningUpdate) {
   Graph g;
   const Value x = g.input("x", Shape{4, 2});
-  const Value y = g.batch_norm_layer(x, "bn", 0.1, 1e-5);
+  const Value y = g.batch_norm_layer(x, {0.1, 1e-5}, "bn");
   Executor e(g, in_double());
   // Feature 0: 1, 2, 3, 6 (mean 3, biased var 3.5, unbiased 14/3); feature 1 constant 5.
   e.set_input(x, Tensor::from_vector<double>(Shape{4, 2}, {1, 5, 2, 5, 3, 5, 6, 5}));
@@ -238,7 +238,7 @@ TEST(OpValues, BatchNormTrainingStatisticsAndRunningUpdate) {
 TEST(OpValues, BatchNormOverChannelsOfImages) {
   Graph g;
   const Value x = g.input("x", Shape{2, 3, 2, 2});
-  const Value y = g.batch_norm_layer(x, "bn");
+  const Value y = g.batch_norm_layer(x, {}, "bn");
   Executor e(g, in_double());
   const Tensor in = test::random_tensor(Shape{2, 3, 2, 2}, 4, -2, 2);
   e.set_input(x, in);
@@ -262,7 +262,7 @@ TEST(OpValues, BatchNormOverChannelsOfImages) {
 TEST(OpValues, BatchNormNeedsMoreThanOneValuePerChannelToTrain) {
   Graph g;
   const Value x = g.input("x", Shape{1, 3});
-  g.batch_norm_layer(x, "bn");
+  g.batch_norm_layer(x, {}, "bn");
   Executor e(g);
   e.set_input(x, Tensor::zeros(Shape{1, 3}));
   EXPECT_NE(error_of([&] { e.forward(Mode::kTrain); }).find("more than 1 value per channel"),

@@ -300,7 +300,7 @@ TEST(Optimizers, StateRestoresExactly) {
 TEST(Optimizers, FrozenParametersAreNeverTouched) {
   Graph g(1);
   const Value x = g.input("x", Shape{4, 3});
-  const Value y = g.linear_layer(g.relu(g.linear_layer(x, 5, "body")), 2, "head");
+  const Value y = g.linear_layer(g.relu(g.linear_layer(x, 5, {}, "body")), 2, {}, "head");
   const Value loss = g.mse_loss(y, g.input("t", Shape{4, 2}));
   g.freeze_prefix("body.");
   const Tensor body = g.tensor(g.find("body.weight")).clone();

@@ -100,7 +100,7 @@ TEST(Clipping, GlobalNormAndValue) {
 TEST(Regularisation, L2PenaltyCountsWeightsNotBiases) {
   Graph g;
   const Value x = g.input("x", Shape{1, 2});
-  g.linear_layer(x, 1, "fc", LinearOptions{true, Init::constant(2.0), Init::constant(5.0)});
+  g.linear_layer(x, 1, LinearOptions{true, Init::constant(2.0), Init::constant(5.0)}, "fc");
   Executor e(g);
   OptimizerOptions o = OptimizerOptions::sgd(0.1);
   o.l2 = 0.5;

@@ -32,7 +32,7 @@ TEST(Spec, ParsesLayersOptimizerScheduleAndData) {
                                        "spec.json");
   ASSERT_EQ(s.layers.size(), 4u);
   EXPECT_EQ(s.layers[0].weight_init->kind, Init::Kind::kKaimingNormal);
-  EXPECT_EQ(s.layers[1].negative_slope, 0.2);
+  EXPECT_EQ(s.layers[1].attrs.get_float("negative_slope"), 0.2);
   EXPECT_FALSE(s.layers[3].bias);
   EXPECT_EQ(s.optimizer.kind, OptimizerKind::kSgd);
   EXPECT_EQ(s.optimizer.l2, 0.001);

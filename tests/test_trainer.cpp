@@ -18,11 +18,11 @@ struct Model {
   explicit Model(bool stochastic = true) {
     x = g.input("x", Shape{32, 2});
     y = g.input("y", Shape{32}, DType::kInt64);
-    Value h = g.linear_layer(x, 16, "fc1");
-    if (stochastic) h = g.batch_norm_layer(h, "bn");
+    Value h = g.linear_layer(x, 16, {}, "fc1");
+    if (stochastic) h = g.batch_norm_layer(h, {}, "bn");
     h = g.relu(h);
     if (stochastic) h = g.dropout(h, 0.2, "drop");
-    loss = g.softmax_cross_entropy(g.linear_layer(h, 2, "fc2"), y);
+    loss = g.softmax_cross_entropy(g.linear_layer(h, 2, {}, "fc2"), y);
   }
   std::vector<std::pair<Value, Tensor>> feeds() const { return {{x, data.x}, {y, data.y}}; }
   std::vector<Tensor> weights() {

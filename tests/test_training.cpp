@@ -18,9 +18,9 @@ SpiralRun train_spirals(int threads, std::int64_t steps, std::int64_t points = 5
   Graph g(0);
   const Value x = g.input("x", Shape{n, 2});
   const Value y = g.input("y", Shape{n}, DType::kInt64);
-  Value h = g.tanh(g.linear_layer(x, 64, "fc1"));
-  h = g.tanh(g.linear_layer(h, 64, "fc2"));
-  const Value logits = g.linear_layer(h, 2, "fc3");
+  Value h = g.tanh(g.linear_layer(x, 64, {}, "fc1"));
+  h = g.tanh(g.linear_layer(h, 64, {}, "fc2"));
+  const Value logits = g.linear_layer(h, 2, {}, "fc3");
   const Value loss = g.softmax_cross_entropy(logits, y);
   ExecutorOptions options;
   options.num_threads = threads;

@@ -1,78 +1,128 @@
+// Routes the engine to the backend of a device. The one place above the CUDA backend's own
+// sources that knows whether it is built.
 #include "backends/backend.hpp"
 
-#include "backends/cpu/cpu_ops.hpp"
+#include <algorithm>
 
-#if defined(MYELIN_WITH_CUDA)
-#include "backends/cuda/cuda_ops.hpp"
-#endif
+#include "backends/cpu/blas.hpp"
+#include "backends/step_log.hpp"
+#include "memory.hpp"
 #include "myelin/error.hpp"
 
-namespace myelin::backend {
+#if defined(MYELIN_WITH_CUDA)
+#include "backends/cuda/cuda_runtime.hpp"
+#endif
 
+namespace myelin {
+
+std::unique_ptr<ExecutionBackend> make_cpu_backend();
+#if defined(MYELIN_WITH_CUDA)
+std::unique_ptr<ExecutionBackend> make_cuda_backend(const BackendOptions& options);
+#endif
+
+ExecutionBackend::~ExecutionBackend() = default;
+UpdateCache::~UpdateCache() = default;
+DeviceScopeGuard::~DeviceScopeGuard() = default;
+StepLog::~StepLog() = default;
+
+#if !defined(MYELIN_WITH_CUDA)
 namespace {
-[[noreturn]] void unsupported(const char* what, Backend backend) {
-  fail(what, " is not implemented on the ", backend_name(backend), " backend");
+[[noreturn]] void no_cuda(const std::string& what) {
+  fail(what,
+       ": myelin was built without the CUDA backend (configure with -DMYELIN_CUDA=ON on a "
+       "machine with the CUDA toolkit)");
 }
-
-#if defined(MYELIN_WITH_CUDA)
-DeviceContext& context(DeviceContext* device) {
-  if (device == nullptr) fail("CUDA backend: no device context");
-  return *device;
-}
-#endif
 }  // namespace
+#endif
 
-void accumulate(Backend backend, Tensor& dst, const Tensor& src,
-                [[maybe_unused]] DeviceContext* device) {
-  if (backend == Backend::kCpu) return cpu::accumulate(dst, src);
+std::unique_ptr<ExecutionBackend> make_execution_backend(const BackendOptions& options) {
+  if (options.device.is_cpu()) return make_cpu_backend();
 #if defined(MYELIN_WITH_CUDA)
-  return cuda::accumulate(context(device), dst, src);
+  cuda::DeviceGuard current(options.device.index);
+  return make_cuda_backend(options);
 #else
-  unsupported("gradient accumulation", backend);
+  fail("executor: myelin was built without the CUDA backend; ", options.device.str(),
+       " is not available");
 #endif
 }
 
-void zero(Backend backend, Tensor& t, [[maybe_unused]] DeviceContext* device) {
-  if (backend == Backend::kCpu) return t.zero();
+namespace backend {
+
+std::shared_ptr<Storage> allocate_device_storage(Device device, std::size_t bytes,
+                                                 std::shared_ptr<cuda::Stream> stream) {
 #if defined(MYELIN_WITH_CUDA)
-  return cuda::zero(context(device), t);
+  if (!stream) stream = cuda::default_stream(device.index);
+  void* p = cuda::device_alloc(*stream, bytes);
+  return std::make_shared<Storage>(p, bytes, device, 0, std::move(stream));
 #else
-  unsupported("zero fill", backend);
+  (void)bytes;
+  (void)stream;
+  no_cuda("allocating a tensor on " + device.str());
 #endif
 }
 
-void optimizer_update(Backend backend, const UpdateConstants<double>& k, Tensor& w, const Tensor& g,
-                      Tensor* const slots[3], DeviceContext* /*device*/) {
-  // Device parameters are updated by the fused multi-tensor step (Optimizer::step(Executor&)).
-  if (backend != Backend::kCpu) unsupported("a per-tensor optimizer update", backend);
-  cpu::optimizer_update(k, w, g, slots);
-}
-
-double sum_of_squares(Backend backend, const Tensor& t, [[maybe_unused]] DeviceContext* device) {
-  if (backend == Backend::kCpu) return cpu::sum_of_squares(t);
+void free_device_storage([[maybe_unused]] Storage& storage) noexcept {
 #if defined(MYELIN_WITH_CUDA)
-  return cuda::sum_of_squares(context(device), t);
-#else
-  unsupported("the gradient norm", backend);
+  void* base = static_cast<unsigned char*>(storage.ptr) - storage.guard;
+  cuda::device_free(*storage.stream, base, storage.users);
 #endif
 }
 
-void scale(Backend backend, Tensor& t, double factor, [[maybe_unused]] DeviceContext* device) {
-  if (backend == Backend::kCpu) return cpu::scale(t, factor);
+void copy_device_bytes(void* dst, const Storage* dst_storage, const void* src,
+                       const Storage* src_storage, std::size_t bytes) {
 #if defined(MYELIN_WITH_CUDA)
-  return cuda::scale(context(device), t, factor);
+  const bool dst_device = dst_storage != nullptr && dst_storage->device.is_cuda();
+  const bool src_device = src_storage != nullptr && src_storage->device.is_cuda();
+  cuda::copy(dst, dst_device ? dst_storage->stream.get() : nullptr, src,
+             src_device ? src_storage->stream.get() : nullptr, bytes);
 #else
-  unsupported("scaling", backend);
+  (void)dst, (void)dst_storage, (void)src, (void)src_storage, (void)bytes;
+  no_cuda("copying a tensor to or from cuda");
 #endif
 }
 
-void clamp(Backend backend, Tensor& t, double limit, [[maybe_unused]] DeviceContext* device) {
-  if (backend == Backend::kCpu) return cpu::clamp(t, limit);
+void use_device_storage_on([[maybe_unused]] Storage& storage,
+                           [[maybe_unused]] const std::shared_ptr<cuda::Stream>& stream) {
 #if defined(MYELIN_WITH_CUDA)
-  return cuda::clamp(context(device), t, limit);
-#else
-  unsupported("clamping", backend);
+  cuda::wait_for(*stream, *storage.stream);
+  if (std::find(storage.users.begin(), storage.users.end(), stream) == storage.users.end()) {
+    storage.users.push_back(stream);
+  }
 #endif
 }
 
-}  // namespace myelin::backend
+std::int64_t count_correct_on_device([[maybe_unused]] const Tensor& logits,
+                                     [[maybe_unused]] const Tensor& labels) {
+#if defined(MYELIN_WITH_CUDA)
+  return cuda::count_correct(logits, labels);
+#else
+  no_cuda("accuracy of device logits");
+#endif
+}
+
+void describe_cuda_build([[maybe_unused]] BuildInfo& info) {
+#if defined(MYELIN_WITH_CUDA)
+  info.cuda = true;
+#if defined(MYELIN_EMULATED_DEVICE)
+  info.emulated = true;
+#endif
+  info.cuda_runtime = cuda::runtime_version_built();
+  info.cublas = cuda::cublas_version();
+#endif
+#if defined(MYELIN_CUDNN_VERSION)
+  info.cudnn = MYELIN_CUDNN_VERSION;
+#endif
+}
+
+int cuda_device_count(std::string* why) {
+#if defined(MYELIN_WITH_CUDA)
+  return cuda::device_count(why);
+#else
+  if (why != nullptr) *why = "myelin was built without the CUDA backend";
+  return 0;
+#endif
+}
+
+}  // namespace backend
+
+}  // namespace myelin

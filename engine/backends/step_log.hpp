@@ -6,26 +6,22 @@
 // them one update later, so nothing in a training step waits for the host.
 
 #include <cstdint>
-#include <memory>
 
-#include "myelin/executor.hpp"
-#include "myelin/optimizer.hpp"
+#include "myelin/tensor.hpp"
 
 namespace myelin {
 
+// Made by a backend (ExecutionBackend::make_step_log) for one training loop.
 class StepLog {
  public:
   virtual ~StepLog();
   // After a mini-batch's forward pass: its loss (a scalar of the executor) times `weight`.
   virtual void add_loss(const Tensor& loss, double weight) = 0;
   // After the optimizer step: ends the update and captures its gradient norm.
-  virtual void end_update(const Optimizer& optimizer) = 0;
+  virtual void end_update() = 0;
   // The oldest finished update's weighted loss and gradient norm. Without `wait`, false when it
   // is not done yet; false when no update is pending.
   virtual bool take(double& loss, double& grad_norm, bool wait) = 0;
 };
-
-// For an executor; at most `micro_batches` add_loss calls per update.
-std::unique_ptr<StepLog> make_step_log(Executor& executor, std::int64_t micro_batches);
 
 }  // namespace myelin

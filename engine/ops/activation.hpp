@@ -1,30 +1,14 @@
 #pragma once
 
+// The activation ops: their math and list are kernels/activation_math.hpp, their registration
+// (names, attributes, kinks) engine/ops/activation.cpp.
+
+#include "kernels/activation_math.hpp"
 #include "myelin/attrs.hpp"
 
 namespace myelin {
 
-// The elementwise activations. One enum, so that backends implement them as one family.
-enum class Activation {
-  kIdentity,
-  kRelu,
-  kLeakyRelu,
-  kSigmoid,
-  kTanh,
-  kElu,
-  kAbs,
-  kGelu,
-  kSilu,
-  kSoftplus,
-};
-
-// Attributes of an activation, read once per launch.
-struct ActivationParams {
-  double a = 0.0;            // leaky_relu: negative_slope; elu: alpha; softplus: beta
-  double b = 0.0;            // softplus: threshold
-  bool approximate = false;  // gelu: tanh approximation
-};
-
+// A node's attributes as the math reads them (see ActivationParams).
 ActivationParams activation_params(Activation kind, const Attrs& attrs);
 
 }  // namespace myelin

@@ -1,4 +1,3 @@
-#include "backends/cpu/cpu_ops.hpp"
 #include "ops/ops.hpp"
 
 namespace myelin::ops {
@@ -30,13 +29,6 @@ void infer_batch_norm(InferCtx& ctx) {
     ctx.fail("state 'num_batches_tracked' must be an int64 scalar, got ", count.shape.str(), " ",
              dtype_name(count.dtype));
   }
-  const double momentum = ctx.attrs->get_float("momentum");
-  if (!(momentum >= 0.0 && momentum <= 1.0)) {
-    ctx.fail("attribute 'momentum' must be in [0, 1], got ", momentum);
-  }
-  if (!(ctx.attrs->get_float("eps") > 0.0)) {
-    ctx.fail("attribute 'eps' must be positive, got ", ctx.attrs->get_float("eps"));
-  }
   ctx.set_output(0, x, t);
   ctx.add_saved(per_channel, t);  // mean used
   ctx.add_saved(per_channel, t);  // 1 / sqrt(var + eps) used
@@ -51,7 +43,10 @@ const OpDef& batch_norm() {
         "per channel (dim 1) of [N, C, *]: batch statistics in training (running stats updated "
         "with momentum 0.1, unbiased variance), running statistics in eval; eps 1e-5";
     d.inputs = {{"x"}, {"weight", true, true}, {"bias", true, true}};
-    d.attrs = {{"momentum", 0.1}, {"eps", 1e-5}};
+    d.attrs = {AttrSpec{"momentum", 0.1, "weight of the batch in the running statistics"}
+                   .at_least(0.0)
+                   .at_most(1.0),
+               AttrSpec{"eps", 1e-5, "added to the variance"}.above(0.0)};
     d.state = {"running_mean", "running_var", "num_batches_tracked"};
     d.infer = infer_batch_norm;
     d.impls[static_cast<int>(Backend::kCpu)] = {cpu::batch_norm_forward, cpu::batch_norm_backward};

@@ -1,4 +1,3 @@
-#include "backends/cpu/cpu_ops.hpp"
 #include "ops/ops.hpp"
 
 namespace myelin::ops {
@@ -6,8 +5,6 @@ namespace myelin::ops {
 namespace {
 void infer_dropout(InferCtx& ctx) {
   infer_same_as_input(ctx);
-  const double p = ctx.attrs->get_float("p");
-  if (!(p >= 0.0 && p <= 1.0)) ctx.fail("attribute 'p' must be in [0, 1], got ", p);
   ctx.add_saved(ctx.shape(0), DType::kUInt8);  // the mask
 }
 }  // namespace
@@ -20,7 +17,7 @@ const OpDef& dropout() {
         "training: zero each element with probability p (default 0.5), scale the rest by "
         "1/(1-p); eval: identity. Mask = f(seed, node, step, index)";
     d.inputs = {{"x"}};
-    d.attrs = {{"p", 0.5}};
+    d.attrs = {AttrSpec{"p", 0.5, "probability of zeroing an element"}.at_least(0.0).at_most(1.0)};
     d.infer = infer_dropout;
     d.impls[static_cast<int>(Backend::kCpu)] = {cpu::dropout_forward, cpu::dropout_backward};
     MYELIN_CUDA_IMPL(d, cuda::dropout_forward, cuda::dropout_backward, "dropout_forward_kernel",

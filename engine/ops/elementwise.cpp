@@ -1,5 +1,4 @@
 // add, and the shape ops that keep the data: reshape and flatten.
-#include "backends/cpu/cpu_ops.hpp"
 #include "ops/ops.hpp"
 
 namespace myelin::ops {
@@ -92,7 +91,7 @@ const OpDef& reshape() {
     d.name = "reshape";
     d.summary = "same data, new shape; one dimension may be -1 (inferred)";
     d.inputs = {{"x"}};
-    d.attrs = {{"shape", std::vector<std::int64_t>{}}};
+    d.attrs = {{"shape", std::vector<std::int64_t>{}, "the new shape; one dimension may be -1"}};
     d.infer = infer_reshape;
     d.impls[static_cast<int>(Backend::kCpu)] = {cpu::copy_forward, cpu::copy_backward};
     // The data does not change: a device-to-device copy, no kernel of ours.
@@ -108,7 +107,7 @@ const OpDef& flatten() {
     d.name = "flatten";
     d.summary = "merges dims from start_dim (default 1, as nn.Flatten) to the last";
     d.inputs = {{"x"}};
-    d.attrs = {{"start_dim", std::int64_t{1}}};
+    d.attrs = {{"start_dim", std::int64_t{1}, "first dimension folded into the last"}};
     d.infer = infer_flatten;
     d.impls[static_cast<int>(Backend::kCpu)] = {cpu::copy_forward, cpu::copy_backward};
     // The data does not change: a device-to-device copy, no kernel of ours.

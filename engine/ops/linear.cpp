@@ -1,4 +1,3 @@
-#include "backends/cpu/cpu_ops.hpp"
 #include "ops/ops.hpp"
 
 namespace myelin::ops {

@@ -1,4 +1,3 @@
-#include "backends/cpu/cpu_ops.hpp"
 #include "ops/ops.hpp"
 
 namespace myelin::ops {
@@ -13,10 +12,6 @@ void infer_cross_entropy(InferCtx& ctx) {
   if (ctx.shape(1) != Shape{logits[0]}) {
     ctx.fail(ctx.describe_input(1), " must have shape [", logits[0], "]: one label per row of ",
              ctx.describe_input(0));
-  }
-  const double smoothing = ctx.attrs->get_float("label_smoothing");
-  if (!(smoothing >= 0.0 && smoothing <= 1.0)) {
-    ctx.fail("attribute 'label_smoothing' must be in [0, 1], got ", smoothing);
   }
   const DType t = ctx.input(0).dtype;
   ctx.set_output(0, Shape{}, t);
@@ -57,7 +52,10 @@ const OpDef& softmax_cross_entropy() {
         "mean over rows of -log softmax(logits)[label]; logits [N, C], integer labels [N]; "
         "ignore_index -100, label_smoothing 0";
     d.inputs = {{"logits"}, {"labels", false}};
-    d.attrs = {{"ignore_index", std::int64_t{-100}}, {"label_smoothing", 0.0}};
+    d.attrs = {{"ignore_index", std::int64_t{-100}, "rows with this label are not counted"},
+               AttrSpec{"label_smoothing", 0.0, "weight of the uniform distribution in the target"}
+                   .at_least(0.0)
+                   .at_most(1.0)};
     d.infer = infer_cross_entropy;
     d.impls[static_cast<int>(Backend::kCpu)] = {cpu::softmax_cross_entropy_forward,
                                                 cpu::softmax_cross_entropy_backward};

@@ -5,29 +5,19 @@
 namespace myelin {
 
 const std::vector<const OpDef*>& op_table() {
-  static const std::vector<const OpDef*> table = {
-      &ops::linear(),
-      &ops::activation(Activation::kIdentity),
-      &ops::activation(Activation::kRelu),
-      &ops::activation(Activation::kLeakyRelu),
-      &ops::activation(Activation::kSigmoid),
-      &ops::activation(Activation::kTanh),
-      &ops::activation(Activation::kElu),
-      &ops::activation(Activation::kAbs),
-      &ops::activation(Activation::kGelu),
-      &ops::activation(Activation::kSilu),
-      &ops::activation(Activation::kSoftplus),
-      &ops::softmax(),
-      &ops::log_softmax(),
-      &ops::batch_norm(),
-      &ops::dropout(),
-      &ops::add(),
-      &ops::reshape(),
-      &ops::flatten(),
-      &ops::softmax_cross_entropy(),
-      &ops::bce_with_logits(),
-      &ops::mse_loss(),
-  };
+  static const std::vector<const OpDef*> table = [] {
+    std::vector<const OpDef*> all = {&ops::linear()};
+    for (int k = 0; k < kNumActivations; ++k) {
+      all.push_back(&ops::activation(static_cast<Activation>(k)));
+    }
+    for (const OpDef* op : {&ops::softmax(), &ops::log_softmax(), &ops::batch_norm(),
+                            &ops::dropout(), &ops::add(), &ops::reshape(), &ops::flatten(),
+                            &ops::softmax_cross_entropy(), &ops::bce_with_logits(),
+                            &ops::mse_loss()}) {
+      all.push_back(op);
+    }
+    return all;
+  }();
   return table;
 }
 

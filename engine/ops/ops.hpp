@@ -3,25 +3,9 @@
 // The built-in ops. Each family file defines its ops' schema and shape inference and wires
 // their backend implementations; op_table.cpp lists them.
 
+#include "backends/op_impls.hpp"
 #include "myelin/op.hpp"
 #include "ops/activation.hpp"
-
-#if defined(MYELIN_WITH_CUDA)
-#include "backends/cuda/cuda_ops.hpp"
-// Wires an op's CUDA implementation and names the kernels it launches.
-#define MYELIN_CUDA_IMPL(def, forward, backward, ...)                        \
-  do {                                                                       \
-    (def).impls[static_cast<int>(Backend::kCuda)] = {(forward), (backward)}; \
-    (def).cuda_kernels = {__VA_ARGS__};                                      \
-  } while (0)
-// A CUDA function where the backend is built, nothing otherwise.
-#define MYELIN_IF_CUDA(fn) (fn)
-#else
-#define MYELIN_IF_CUDA(fn) KernelFn()
-#define MYELIN_CUDA_IMPL(def, forward, backward, ...) \
-  do {                                                \
-  } while (0)
-#endif
 
 namespace myelin::ops {
 

@@ -40,4 +40,10 @@ std::string did_you_mean(const std::string& name, const std::vector<std::string>
   return best.empty() ? std::string() : " (did you mean '" + best + "'?)";
 }
 
+std::string join(const std::vector<std::string>& items, const std::string& separator) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? separator : "") + items[i];
+  return out;
+}
+
 }  // namespace myelin

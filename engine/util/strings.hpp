@@ -14,4 +14,7 @@ std::string closest_name(const std::string& name, const std::vector<std::string>
 // " (did you mean 'x'?)" or "".
 std::string did_you_mean(const std::string& name, const std::vector<std::string>& candidates);
 
+// The items separated by `separator`.
+std::string join(const std::vector<std::string>& items, const std::string& separator);
+
 }  // namespace myelin

@@ -12,6 +12,8 @@
 
 namespace myelin {
 
+class ExecutionBackend;  // the engine's interface to a device backend (not part of the API)
+
 struct ExecutorOptions {
   Device device = Device::cpu();
   // The type floating-point values are computed in: float32, or float64 on the CPU (gradient
@@ -68,8 +70,13 @@ class MYELIN_API Executor {
   // From any output, seeded with `seed_grad` (same shape as the output).
   void backward(Value output, const Tensor& seed_grad, bool accumulate = false);
 
-  // The value computed by the last forward (inputs, parameters and buffers too).
+  // The value computed by the last forward (inputs, parameters and buffers too). On a device it
+  // waits for the queued work, raising any error a kernel recorded.
   const Tensor& value(Value v) const;
+  // The same tensor without waiting: on a device its contents are final only for work queued
+  // after it in the executor's stream order (a copy the executor issues) or after synchronize().
+  // For training loops that read results late and must not stall the device.
+  const Tensor& pending_value(Value v) const;
   // The gradient of a trainable parameter or a requested input, from the last backward.
   const Tensor& grad(Value v) const;
   Tensor& grad(Value v);  // for clipping and other in-place gradient edits
@@ -90,11 +97,12 @@ class MYELIN_API Executor {
   Backend backend() const;
   // Node indices in execution order.
   const std::vector<int>& order() const;
+  // The backend this executor runs on, for the library's optimizers and training loop.
+  ExecutionBackend& execution_backend();
 
   struct Impl;
 
  private:
-  friend struct ExecutorAccess;  // the library's own tools (gradient checker) reach inside
   std::unique_ptr<Impl> impl_;
 };
 

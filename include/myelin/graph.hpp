@@ -42,6 +42,14 @@ struct LinearOptions {
   std::optional<Init> bias_init;    // default: U(+-1/sqrt(in)) as nn.Linear
 };
 
+struct BatchNormOptions {
+  double momentum = 0.1;  // weight of each batch in the running statistics
+  double eps = 1e-5;      // added to the variance
+};
+
+// gelu's two forms: exact (with erf) or the tanh approximation.
+enum class GeluApproximation { kNone, kTanh };
+
 struct ValueInfo {
   std::string name;
   ValueKind kind = ValueKind::kInput;
@@ -91,7 +99,9 @@ class MYELIN_API Graph {
   Value op(const std::string& op_name, const std::vector<Value>& inputs, const Attrs& attrs = {},
            const std::string& name = "");
 
-  // Built-in ops by name, with PyTorch's defaults.
+  // Built-in ops by name, with PyTorch's defaults (the op table's; a test holds them equal). Every
+  // builder takes its inputs, then its attributes, then the node's name (empty: generated). Ops
+  // without a builder here are added with op(name, inputs, attrs).
   Value linear(Value x, Value weight, Value bias = {}, const std::string& name = "");
   Value identity(Value x, const std::string& name = "");
   Value relu(Value x, const std::string& name = "");
@@ -100,7 +110,8 @@ class MYELIN_API Graph {
   Value tanh(Value x, const std::string& name = "");
   Value elu(Value x, double alpha = 1.0, const std::string& name = "");
   Value abs(Value x, const std::string& name = "");
-  Value gelu(Value x, const std::string& approximate = "none", const std::string& name = "");
+  Value gelu(Value x, GeluApproximation approximate = GeluApproximation::kNone,
+             const std::string& name = "");
   Value silu(Value x, const std::string& name = "");
   Value softplus(Value x, double beta = 1.0, double threshold = 20.0, const std::string& name = "");
   Value softmax(Value x, const std::string& name = "");
@@ -118,12 +129,12 @@ class MYELIN_API Graph {
   Value mse_loss(Value input, Value target, const std::string& name = "");
 
   // Layers: create their parameters (named "<name>.weight", "<name>.bias", ...) with
-  // PyTorch's default initialisation, drawn from the graph's seed, and add the op.
-  Value linear_layer(Value x, std::int64_t out_features, const std::string& name, bool bias = true);
-  Value linear_layer(Value x, std::int64_t out_features, const std::string& name,
-                     const LinearOptions& options);
-  Value batch_norm_layer(Value x, const std::string& name, double momentum = 0.1,
-                         double eps = 1e-5);
+  // PyTorch's default initialisation, drawn from the graph's seed, and add the op. An empty name
+  // is generated ("linear_0"), as for any node.
+  Value linear_layer(Value x, std::int64_t out_features, const LinearOptions& options = {},
+                     const std::string& name = "");
+  Value batch_norm_layer(Value x, const BatchNormOptions& options = {},
+                         const std::string& name = "");
 
   // --- Inspection ---------------------------------------------------------------------------
   const ValueInfo& info(Value v) const;

@@ -3,7 +3,9 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "myelin/attrs.hpp"
@@ -38,9 +40,37 @@ struct InputSpec {
   bool optional = false;       // may be left out (e.g. linear's bias)
 };
 
-struct AttrSpec {
+// An attribute of an op: its name, default (whose type is the attribute's type), a one-line
+// description, and the values it accepts. Numbers (integer or real) lie in [min, max], either
+// end open; a string is one of `choices` (any string when there are none). Graph::add_node,
+// the spec reader and `myelin info` all read these.
+struct MYELIN_API AttrSpec {
+  AttrSpec() = default;
+  // NOLINTNEXTLINE(google-explicit-constructor): op tables list attributes as {name, default}
+  AttrSpec(std::string attr_name, AttrValue default_attr, std::string description = "")
+      : name(std::move(attr_name)),
+        default_value(std::move(default_attr)),
+        doc(std::move(description)) {}
+
   std::string name;
   AttrValue default_value;
+  std::string doc;
+  double min = -std::numeric_limits<double>::infinity();
+  double max = std::numeric_limits<double>::infinity();
+  bool min_open = false;
+  bool max_open = false;
+  std::vector<std::string> choices;
+
+  AttrSpec at_least(double lo) const;
+  AttrSpec above(double lo) const;
+  AttrSpec at_most(double hi) const;
+  AttrSpec below(double hi) const;
+  AttrSpec one_of(std::vector<std::string> values) const;
+
+  // Whether `value` (already of the attribute's type) is accepted.
+  bool accepts(const AttrValue& value) const;
+  // What is accepted: "a number in [0, 1)", "an integer >= 1", "one of none, tanh", "a number".
+  std::string expected() const;
 };
 
 // Shape inference for one node. The engine fills the inputs and attributes; infer() checks
@@ -149,6 +179,8 @@ struct MYELIN_API OpDef {
 
   const OpImpl& impl(Backend backend) const { return impls[static_cast<std::size_t>(backend)]; }
   int input_index(const std::string& input_name) const;  // -1 when absent
+  // The index of an attribute in `attrs`; throws myelin::Error when the op has none of that name.
+  std::size_t attr_index(const std::string& attr_name) const;
 };
 
 // Every built-in op, in a fixed order.

@@ -13,6 +13,9 @@
 
 namespace myelin {
 
+class UpdateCache;       // a backend's state between updates (not part of the API)
+struct ParamUpdate;      // one parameter of a backend's update
+
 // The update rules of torch.optim, with its defaults, plus the exponentially weighted form of
 // momentum. With g the gradient (after clipping) plus l2 * w:
 //   kSgd          w -= lr g
@@ -108,7 +111,7 @@ class MYELIN_API Optimizer {
   // The global gradient norm before clipping, from the last step(executor); waits for the
   // device on CUDA.
   double last_grad_norm() const;
-  // One update of the given parameters.
+  // One update of the given parameters (host tensors).
   void step(const std::vector<ParamRef>& params);
 
   void set_lr_scale(double scale);
@@ -127,20 +130,20 @@ class MYELIN_API Optimizer {
   void load_state_dict(const std::vector<std::pair<std::string, Tensor>>& state);
 
  private:
-  friend struct OptimizerAccess;  // the CUDA backend's fused step
   struct Slots {
     std::int64_t step = 0;  // updates of this parameter (torch keeps one per parameter too)
     std::vector<Tensor> tensors = std::vector<Tensor>(3);  // positions of update_element's s0..s2
   };
   Slots& slots_for(const ParamRef& p);
+  // The backend's view of an update of these parameters: state slots and this step's constants.
+  std::vector<ParamUpdate> updates_for(const std::vector<ParamRef>& params);
 
   OptimizerOptions defaults_;
   std::map<std::string, OptimizerOptions> groups_;
   std::map<std::string, Slots> state_;
   std::int64_t steps_ = 0;
   double lr_scale_ = 1.0;
-  double last_norm_ = 0.0;
-  std::shared_ptr<void> device_state_;  // the CUDA backend's tables for the fused launches
+  std::shared_ptr<UpdateCache> update_cache_;  // the backend's, from the last update
 };
 
 // The state slots a rule keeps per parameter, in torch.optim's names.

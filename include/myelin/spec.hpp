@@ -25,26 +25,22 @@ class MYELIN_API SpecError : public Error {
   ~SpecError() override;
 };
 
+// A layer: "linear", or an op of the op table that maps one tensor to one (batch_norm, dropout,
+// the activations, softmax, ...), whose fields are the op's attributes.
 struct LayerSpec {
-  std::string type;  // linear, batch_norm, dropout, or an activation (relu, tanh, ...)
+  std::string type;
   // linear
   std::int64_t in = 0;  // optional: checked against the previous layer
   std::int64_t out = 0;
   bool bias = true;
   std::optional<Init> weight_init;  // default: nn.Linear's
   std::optional<Init> bias_init;
-  // dropout
-  double p = 0.5;
-  // batch_norm
-  double momentum = 0.1;
-  double eps = 1e-5;
-  // activations
-  double negative_slope = 0.01;
-  double alpha = 1.0;
-  double beta = 1.0;
-  double threshold = 20.0;
-  std::string approximate = "none";
+  // Every other layer: the op's attributes, complete (defaults filled in by the reader).
+  Attrs attrs;
 };
+
+// The layer types a spec accepts besides "linear", in op-table order.
+MYELIN_API std::vector<std::string> spec_layer_ops();
 
 struct DataSpec {
   std::string format = "idx";  // idx, npy or csv

@@ -9,8 +9,8 @@ int main() {
   const myelin::Dataset data = myelin::make_spirals(50, 2, 0.5, 0.0, 1);
   const myelin::Value x = g.input("x", myelin::Shape{100, 2});
   const myelin::Value y = g.input("y", myelin::Shape{100}, myelin::DType::kInt64);
-  const myelin::Value h = g.relu(g.linear_layer(x, 16, "hidden"));
-  const myelin::Value logits = g.linear_layer(h, 2, "out");
+  const myelin::Value h = g.relu(g.linear_layer(x, 16, {}, "hidden"));
+  const myelin::Value logits = g.linear_layer(h, 2, {}, "out");
   const myelin::Value loss = g.softmax_cross_entropy(logits, y);
 
   if (data.x.shape() != myelin::Shape{100, 2}) {  // Shape's operators are part of the API too

@@ -28,9 +28,9 @@ int run_spirals(const Args& args) {
   Graph g(seed);
   const Value x = g.input("x", Shape{n, 2});
   const Value y = g.input("y", Shape{n}, DType::kInt64);
-  Value h = g.tanh(g.linear_layer(x, hidden, "fc1"));
-  h = g.tanh(g.linear_layer(h, hidden, "fc2"));
-  const Value logits = g.linear_layer(h, 2, "fc3");
+  Value h = g.tanh(g.linear_layer(x, hidden, {}, "fc1"));
+  h = g.tanh(g.linear_layer(h, hidden, {}, "fc2"));
+  const Value logits = g.linear_layer(h, 2, {}, "fc3");
   const Value loss = g.softmax_cross_entropy(logits, y, -100, "loss");
 
   ExecutorOptions options;

@@ -4,7 +4,7 @@
 
 #include "myelin/op.hpp"
 #include "ops/activation.hpp"
-#include "ops/update_rules.hpp"
+#include "kernels/update_rules.hpp"
 
 namespace myelin::cpu {
 

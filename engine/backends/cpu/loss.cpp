@@ -7,7 +7,7 @@
 
 #include "backends/cpu/cpu_ops.hpp"
 #include "backends/cpu/parallel.hpp"
-#include "ops/activation_math.hpp"
+#include "ops/activation.hpp"
 
 namespace myelin::cpu {
 

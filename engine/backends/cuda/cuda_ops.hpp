@@ -6,9 +6,8 @@
 #include <cstdint>
 
 #include "backends/cuda/context.hpp"
-#include "myelin/op.hpp"
-#include "ops/activation.hpp"
-#include "ops/update_rules.hpp"
+#include "backends/cuda/op_impls.hpp"
+#include "kernels/update_rules.hpp"
 
 namespace myelin::cuda {
 
@@ -26,35 +25,6 @@ const T* device_ptr(const Tensor& t);
 bool aligned16(const void* p);
 // `doubles` doubles of the context's scratch memory.
 double* scratch_doubles(DeviceContext& dc, std::int64_t doubles, std::int64_t offset = 0);
-
-void linear_forward(const OpContext& ctx);
-void linear_backward(const OpContext& ctx);
-
-KernelFn activation_forward(Activation kind);
-KernelFn activation_backward(Activation kind);
-
-void softmax_forward(const OpContext& ctx);
-void softmax_backward(const OpContext& ctx);
-void log_softmax_forward(const OpContext& ctx);
-void log_softmax_backward(const OpContext& ctx);
-
-void batch_norm_forward(const OpContext& ctx);
-void batch_norm_backward(const OpContext& ctx);
-
-void dropout_forward(const OpContext& ctx);
-void dropout_backward(const OpContext& ctx);
-
-void add_forward(const OpContext& ctx);
-void add_backward(const OpContext& ctx);
-void copy_forward(const OpContext& ctx);
-void copy_backward(const OpContext& ctx);
-
-void softmax_cross_entropy_forward(const OpContext& ctx);
-void softmax_cross_entropy_backward(const OpContext& ctx);
-void bce_with_logits_forward(const OpContext& ctx);
-void bce_with_logits_backward(const OpContext& ctx);
-void mse_loss_forward(const OpContext& ctx);
-void mse_loss_backward(const OpContext& ctx);
 
 // Backend primitives of the scheduler and optimizer (see backends/backend.hpp).
 void accumulate(DeviceContext& dc, Tensor& dst, const Tensor& src);

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -70,6 +71,8 @@ void upload(DeviceContext& dc, Tensor& device_dst, const Tensor& src, int slot);
 // Rows of device logits [N, C] whose argmax is the label (labels int32/int64, any device).
 std::int64_t count_correct(const Tensor& logits, const Tensor& labels);
 // The training loop's asynchronous readback of losses and gradient norms (backends/step_log.hpp).
-std::unique_ptr<StepLog> make_step_log(DeviceContext& dc, std::int64_t micro_batches);
+// `norm_source` gives where the last update's gradient norm lives in device memory (or null).
+std::unique_ptr<StepLog> make_step_log(DeviceContext& dc, std::int64_t micro_batches,
+                                       std::function<const double*()> norm_source);
 
 }  // namespace myelin::cuda

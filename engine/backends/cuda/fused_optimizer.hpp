@@ -1,17 +1,23 @@
 #pragma once
 
-// The fused optimizer step on CUDA: one launch for the global gradient norm and clip scale,
-// one launch updating every parameter.
+// The fused optimizer update on CUDA: one launch writing the step's constants, one for the
+// global gradient norm and clip scale, one updating every parameter.
 
-#include "myelin/executor.hpp"
-#include "myelin/optimizer.hpp"
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "backends/backend.hpp"
 
 namespace myelin::cuda {
 
-void fused_step(Optimizer& optimizer, Executor& executor, const GradientClipping& clipping);
-// The norm measured by the last fused step (waits for the device).
-double fused_last_norm(const Optimizer& optimizer);
-// Where that norm lives in device memory (a double), for asynchronous readback.
-const double* fused_norm_device(const Optimizer& optimizer);
+// Device buffers in the executor's stream order.
+using DeviceAllocator = std::function<Tensor(const Shape&, DType)>;
+
+void fused_update(DeviceContext& dc, const DeviceAllocator& allocate,
+                  const std::vector<ParamUpdate>& updates, const GradientClipping& clipping,
+                  std::shared_ptr<UpdateCache>& cache);
+// Where the norm of the cache's last update lives in device memory (a double), or null.
+const double* fused_norm_device(const UpdateCache* cache);
 
 }  // namespace myelin::cuda

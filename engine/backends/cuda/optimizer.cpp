@@ -1,46 +1,58 @@
 // The fused optimizer step: device tables of every trainable parameter (pointers, sizes,
 // state slots, chunk table) built once and reused while the tensors stay put; per step one
 // launch writes the step's constants, one computes the global norm and clip scale, one updates
-// every parameter.
+// every parameter. Parameters whose constants are equal (a group at one step count) share one
+// constant set.
 #include <cmath>
 
 #include "backends/cuda/cuda_ops.hpp"
 #include "backends/cuda/fused_optimizer.hpp"
 #include "backends/launch_geometry.hpp"
-#include "executor_impl.hpp"
 #include "kernels/optimizer.hpp"
 #include "memory.hpp"
-#include "optimizer_access.hpp"
 
 namespace myelin::cuda {
 
 namespace {
 
-struct FusedState {
+struct FusedState final : UpdateCache {
   std::vector<const void*> key;  // the pointers the tables were built from
   kernels::MultiTensorTable table{};
   Tensor params, chunk_tensor, chunk_start;  // device copies of the tables
   Tensor constants, partials, norm, scale;
   DeviceContext* dc = nullptr;
+
+  double last_norm() const override {
+    // A copy on the legacy stream: waits for the update to finish.
+    return norm.defined() ? norm.item() : 0.0;
+  }
 };
 
-// A table copied to the device in the executor's stream order (the runtime stages the pageable
-// source).
+// A table copied to the device in the stream's order (the runtime stages the pageable source).
 template <typename T>
-Tensor upload(const std::vector<T>& host, Executor::Impl& impl) {
+Tensor upload(const std::vector<T>& host, DeviceContext& dc, const DeviceAllocator& allocate) {
   const std::size_t bytes = host.size() * sizeof(T);
-  Tensor t = impl.allocate(Shape{static_cast<std::int64_t>(bytes == 0 ? 1 : bytes)}, DType::kUInt8);
+  Tensor t = allocate(Shape{static_cast<std::int64_t>(bytes == 0 ? 1 : bytes)}, DType::kUInt8);
   if (bytes > 0) {
-    MYELIN_CUDA_CHECK(cudaMemcpyAsync(t.raw(), host.data(), bytes, cudaMemcpyHostToDevice,
-                                      impl.device_ctx->stream));
+    MYELIN_CUDA_CHECK(
+        cudaMemcpyAsync(t.raw(), host.data(), bytes, cudaMemcpyHostToDevice, dc.stream));
   }
   return t;
 }
 
-Tensor zeros(const Shape& shape, DType dtype, Executor::Impl& impl) {
-  Tensor t = impl.allocate(shape, dtype);
-  MYELIN_CUDA_CHECK(cudaMemsetAsync(t.raw(), 0, t.nbytes(), impl.device_ctx->stream));
+Tensor zeros(const Shape& shape, DType dtype, DeviceContext& dc, const DeviceAllocator& allocate) {
+  Tensor t = allocate(shape, dtype);
+  MYELIN_CUDA_CHECK(cudaMemsetAsync(t.raw(), 0, t.nbytes(), dc.stream));
   return t;
+}
+
+bool same(const UpdateConstants<float>& a, const UpdateConstants<float>& b) {
+  return a.rule == b.rule && a.lr == b.lr && a.grad_scale == b.grad_scale &&
+         a.grad_clip == b.grad_clip && a.l2 == b.l2 && a.decay == b.decay &&
+         a.momentum == b.momentum && a.alpha == b.alpha && a.beta1 == b.beta1 &&
+         a.beta2 == b.beta2 && a.eps == b.eps && a.step_size == b.step_size &&
+         a.bias_correction2_sqrt == b.bias_correction2_sqrt && a.centered == b.centered &&
+         a.amsgrad == b.amsgrad;
 }
 
 UpdateConstants<float> to_float(const UpdateConstants<double>& d) {
@@ -63,62 +75,47 @@ UpdateConstants<float> to_float(const UpdateConstants<double>& d) {
   return f;
 }
 
-FusedState& state_of(Optimizer& optimizer) {
-  std::shared_ptr<void>& slot = OptimizerAccess::device_state(optimizer);
-  if (!slot) slot = std::make_shared<FusedState>();
-  return *static_cast<FusedState*>(slot.get());
-}
-
 }  // namespace
 
-void fused_step(Optimizer& optimizer, Executor& executor, const GradientClipping& clipping) {
-  Executor::Impl& impl = ExecutorAccess::impl(executor);
-  if (!impl.device_ctx) fail("optimizer: the executor has no CUDA device context");
-  DeviceContext& dc = *impl.device_ctx;
+void fused_update(DeviceContext& dc, const DeviceAllocator& allocate,
+                  const std::vector<ParamUpdate>& updates, const GradientClipping& clipping,
+                  std::shared_ptr<UpdateCache>& cache) {
   DeviceGuard guard(dc.device);
 
-  // The parameters, their state, and the constants of each (group, step) pair: parameters of a
-  // group normally share one step count, so a handful of constant sets serve every parameter.
+  // The parameters and the distinct constant sets: parameters of a group normally share one
+  // step count, so a handful of constant sets serve every parameter.
   std::vector<kernels::ParamSlots> params;
   std::vector<const void*> key;
-  std::vector<std::pair<std::string, std::int64_t>> combos;
-  std::vector<std::int64_t*> counters;
   std::vector<Tensor*> slot_tensors;
   kernels::StepConstants constants{};
-  const Graph& g = executor.graph();
-  for (Value v : executor.trainable_parameters()) {
-    const ValueInfo& info = g.info(v);
-    const ParamRef ref{info.name, info.group, &executor.param(v), &executor.grad(v)};
-    const OptimizerAccess::ParamState st = OptimizerAccess::state(optimizer, ref);
-    const std::pair<std::string, std::int64_t> combo{info.group, *st.step};
+  int sets = 0;
+  for (const ParamUpdate& u : updates) {
+    UpdateConstants<double> k = u.constants;
+    k.grad_clip = clipping.max_value;
+    const UpdateConstants<float> f = to_float(k);
     int index = -1;
-    for (std::size_t c = 0; c < combos.size(); ++c) {
-      if (combos[c] == combo) index = static_cast<int>(c);
+    for (int c = 0; c < sets; ++c) {
+      if (same(constants.groups[c], f)) index = c;
     }
     if (index < 0) {
-      if (combos.size() >= static_cast<std::size_t>(kernels::kMaxGroups)) {
+      if (sets >= kernels::kMaxGroups) {
         fail("optimizer: more than ", kernels::kMaxGroups,
              " distinct (group, step count) pairs for one fused update");
       }
-      index = static_cast<int>(combos.size());
-      combos.push_back(combo);
-      const OptimizerOptions& o = optimizer.group(info.group);
-      UpdateConstants<double> k = update_constants(o, o.lr * optimizer.lr_scale(), *st.step + 1);
-      k.grad_clip = clipping.max_value;
-      constants.groups[index] = to_float(k);
+      index = sets++;
+      constants.groups[index] = f;
     }
     kernels::ParamSlots p{};
-    p.w = f32(*ref.value);
-    p.g = f32(*ref.grad);
+    p.w = f32(*u.value);
+    p.g = f32(*u.grad);
     for (int s = 0; s < 3; ++s) {
-      Tensor* slot = st.slots[static_cast<std::size_t>(s)];
+      Tensor* slot = u.slots[s];
       p.s[s] = slot != nullptr ? f32(*slot) : nullptr;
       if (slot != nullptr) slot_tensors.push_back(slot);
     }
-    p.n = ref.value->numel();
+    p.n = u.value->numel();
     p.group = index;
     params.push_back(p);
-    counters.push_back(st.step);
     key.push_back(reinterpret_cast<const void*>(static_cast<std::intptr_t>(index)));
     for (const void* ptr : {static_cast<const void*>(p.w), static_cast<const void*>(p.g),
                             static_cast<const void*>(p.s[0]), static_cast<const void*>(p.s[1]),
@@ -127,54 +124,50 @@ void fused_step(Optimizer& optimizer, Executor& executor, const GradientClipping
     }
   }
 
-  FusedState& fs = state_of(optimizer);
-  const bool rebuild = fs.dc != &dc || fs.key != key;
+  auto* fs = dynamic_cast<FusedState*>(cache.get());
+  if (fs == nullptr) {
+    auto made = std::make_shared<FusedState>();
+    fs = made.get();
+    cache = std::move(made);
+  }
+  const bool rebuild = fs->dc != &dc || fs->key != key;
   if (rebuild) {
     std::vector<std::int64_t> sizes;
     for (const kernels::ParamSlots& p : params) sizes.push_back(p.n);
     const launch::ChunkTable chunks = launch::multi_tensor_chunks(sizes);
-    fs.params = upload(params, impl);
-    fs.chunk_tensor = upload(chunks.tensor, impl);
-    fs.chunk_start = upload(chunks.start, impl);
-    fs.table.params = static_cast<const kernels::ParamSlots*>(fs.params.raw());
-    fs.table.chunk_tensor = static_cast<const std::int32_t*>(fs.chunk_tensor.raw());
-    fs.table.chunk_start = static_cast<const std::int64_t*>(fs.chunk_start.raw());
-    fs.table.chunks = static_cast<std::int64_t>(chunks.tensor.size());
-    fs.table.chunk = chunks.chunk;
-    fs.constants = impl.allocate(Shape{static_cast<std::int64_t>(sizeof(kernels::StepConstants))},
-                                 DType::kUInt8);
-    fs.partials = impl.allocate(Shape{std::max<std::int64_t>(1, fs.table.chunks)}, DType::kFloat64);
-    fs.norm = zeros(Shape{1}, DType::kFloat64, impl);
-    fs.scale = zeros(Shape{1}, DType::kFloat32, impl);
+    fs->params = upload(params, dc, allocate);
+    fs->chunk_tensor = upload(chunks.tensor, dc, allocate);
+    fs->chunk_start = upload(chunks.start, dc, allocate);
+    fs->table.params = static_cast<const kernels::ParamSlots*>(fs->params.raw());
+    fs->table.chunk_tensor = static_cast<const std::int32_t*>(fs->chunk_tensor.raw());
+    fs->table.chunk_start = static_cast<const std::int64_t*>(fs->chunk_start.raw());
+    fs->table.chunks = static_cast<std::int64_t>(chunks.tensor.size());
+    fs->table.chunk = chunks.chunk;
+    fs->constants =
+        allocate(Shape{static_cast<std::int64_t>(sizeof(kernels::StepConstants))}, DType::kUInt8);
+    fs->partials = allocate(Shape{std::max<std::int64_t>(1, fs->table.chunks)}, DType::kFloat64);
+    fs->norm = zeros(Shape{1}, DType::kFloat64, dc, allocate);
+    fs->scale = zeros(Shape{1}, DType::kFloat32, dc, allocate);
     // The state slots were made outside the executor (on the library's stream): the update
     // kernel uses them in the executor's order from now on.
     for (Tensor* slot : slot_tensors) use_on(*slot->storage(), dc.stream_ref);
-    fs.key = key;
-    fs.dc = &dc;
+    fs->key = key;
+    fs->dc = &dc;
   }
-  auto* device_constants = static_cast<kernels::StepConstants*>(fs.constants.raw());
+  auto* device_constants = static_cast<kernels::StepConstants*>(fs->constants.raw());
   MYELIN_LAUNCH(dc, kernels::launch_write_constants(device_constants, constants, dc.stream));
   MYELIN_LAUNCH(dc,
-                kernels::launch_grad_norm(fs.table, static_cast<double*>(fs.partials.raw()),
-                                          clipping.max_norm, static_cast<double*>(fs.norm.raw()),
-                                          static_cast<float*>(fs.scale.raw()), dc.stream));
+                kernels::launch_grad_norm(fs->table, static_cast<double*>(fs->partials.raw()),
+                                          clipping.max_norm, static_cast<double*>(fs->norm.raw()),
+                                          static_cast<float*>(fs->scale.raw()), dc.stream));
   MYELIN_LAUNCH(
       dc, kernels::launch_multi_tensor_update(
-              fs.table, device_constants, static_cast<const float*>(fs.scale.raw()), dc.stream));
-  for (std::int64_t* counter : counters) ++*counter;
-  OptimizerAccess::count_update(optimizer);
+              fs->table, device_constants, static_cast<const float*>(fs->scale.raw()), dc.stream));
+  for (const ParamUpdate& u : updates) ++*u.step;
 }
 
-double fused_last_norm(const Optimizer& optimizer) {
-  const std::shared_ptr<void>& slot = OptimizerAccess::device_state(optimizer);
-  const auto* fs = static_cast<const FusedState*>(slot.get());
-  if (fs == nullptr || !fs->norm.defined()) return 0.0;
-  return fs->norm.item();  // a copy on the legacy stream: waits for the update to finish
-}
-
-const double* fused_norm_device(const Optimizer& optimizer) {
-  const std::shared_ptr<void>& slot = OptimizerAccess::device_state(optimizer);
-  const auto* fs = static_cast<const FusedState*>(slot.get());
+const double* fused_norm_device(const UpdateCache* cache) {
+  const auto* fs = dynamic_cast<const FusedState*>(cache);
   return fs == nullptr || !fs->norm.defined() ? nullptr
                                               : static_cast<const double*>(fs->norm.raw());
 }

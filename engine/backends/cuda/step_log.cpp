@@ -5,11 +5,11 @@
 // without waiting. Two sets of buffers alternate, so the copies of one update never overwrite
 // values not read yet.
 #include <deque>
+#include <functional>
 #include <vector>
 
 #include "backends/cuda/context.hpp"
 #include "backends/cuda/cuda_runtime.hpp"
-#include "backends/cuda/fused_optimizer.hpp"
 #include "backends/step_log.hpp"
 
 namespace myelin::cuda {
@@ -24,7 +24,9 @@ struct HostSlot {
 
 class DeviceStepLog final : public StepLog {
  public:
-  DeviceStepLog(DeviceContext& dc, std::int64_t micro_batches) : dc_(dc), capacity_(micro_batches) {
+  DeviceStepLog(DeviceContext& dc, std::int64_t micro_batches,
+                std::function<const double*()> norm_source)
+      : dc_(dc), capacity_(micro_batches), norm_source_(std::move(norm_source)) {
     DeviceGuard guard(dc_.device);
     const std::size_t loss_bytes = sizeof(float) * static_cast<std::size_t>(capacity_);
     try {
@@ -68,13 +70,13 @@ class DeviceStepLog final : public StepLog {
     weights_.push_back(weight);
   }
 
-  void end_update(const Optimizer& optimizer) override {
+  void end_update() override {
     DeviceGuard guard(dc_.device);
     HostSlot& h = host_[current_];
     MYELIN_CUDA_CHECK(cudaMemcpyAsync(h.losses, device_losses_[current_],
                                       sizeof(float) * weights_.size(), cudaMemcpyDeviceToHost,
                                       dc_.stream));
-    const double* norm = fused_norm_device(optimizer);
+    const double* norm = norm_source_();
     if (norm != nullptr) {
       MYELIN_CUDA_CHECK(
           cudaMemcpyAsync(h.norm, norm, sizeof(double), cudaMemcpyDeviceToHost, dc_.stream));
@@ -129,6 +131,7 @@ class DeviceStepLog final : public StepLog {
 
   DeviceContext& dc_;
   std::int64_t capacity_;
+  std::function<const double*()> norm_source_;
   float* device_losses_[2] = {nullptr, nullptr};
   HostSlot host_[2];
   cudaEvent_t events_[2] = {nullptr, nullptr};
@@ -141,8 +144,9 @@ class DeviceStepLog final : public StepLog {
 
 }  // namespace
 
-std::unique_ptr<StepLog> make_step_log(DeviceContext& dc, std::int64_t micro_batches) {
-  return std::make_unique<DeviceStepLog>(dc, micro_batches);
+std::unique_ptr<StepLog> make_step_log(DeviceContext& dc, std::int64_t micro_batches,
+                                       std::function<const double*()> norm_source) {
+  return std::make_unique<DeviceStepLog>(dc, micro_batches, std::move(norm_source));
 }
 
 }  // namespace myelin::cuda

@@ -1,17 +1,51 @@
 #pragma once
 
-// Scalar activation math, following torch.nn.functional: the CPU reference path instantiates
-// it in float and double, the CUDA kernels in float, so both backends evaluate the same
-// formulas. Elementary functions come from kernels/device_math.hpp (the device's own on a GPU
-// and on the emulated device).
+// The elementwise activations: their list and their scalar math, following
+// torch.nn.functional. The CPU reference path instantiates the math in float and double, the
+// CUDA kernels in float, so both backends evaluate the same formulas. Elementary functions come
+// from device_math.hpp (the device's own on a GPU and on the emulated device).
+//
+// Adding an activation: a line in MYELIN_ACTIVATIONS, its forward and backward cases below,
+// and its registration (name, attributes, kink) in engine/ops/activation.cpp. The CPU loops,
+// the kernels (one instantiation per kind), the op table, specs and tests follow from these.
 
 #include <cmath>
 
-#include "kernels/device_math.hpp"
+#include "device_math.hpp"
 #include "myelin/host_device.hpp"
-#include "ops/activation.hpp"
+
+// X(kind) for every activation, in op-table order.
+#define MYELIN_ACTIVATIONS(X) \
+  X(kIdentity)                \
+  X(kRelu)                    \
+  X(kLeakyRelu)               \
+  X(kSigmoid)                 \
+  X(kTanh)                    \
+  X(kElu)                     \
+  X(kAbs)                     \
+  X(kGelu)                    \
+  X(kSilu)                    \
+  X(kSoftplus)
 
 namespace myelin {
+
+enum class Activation {
+#define MYELIN_ACTIVATION_ENUMERATOR(kind) kind,
+  MYELIN_ACTIVATIONS(MYELIN_ACTIVATION_ENUMERATOR)
+#undef MYELIN_ACTIVATION_ENUMERATOR
+};
+
+#define MYELIN_ACTIVATION_COUNT(kind) +1
+inline constexpr int kNumActivations = 0 MYELIN_ACTIVATIONS(MYELIN_ACTIVATION_COUNT);
+#undef MYELIN_ACTIVATION_COUNT
+
+inline constexpr int kMaxActivationAttrs = 3;
+
+// An activation's attributes as numbers, in the order its registration lists them (a choice
+// among strings as its index, a flag as 0 or 1): read once per launch.
+struct ActivationParams {
+  double attr[kMaxActivationAttrs] = {};
+};
 
 template <typename T>
 MYELIN_HOST_DEVICE inline T stable_sigmoid(T x) {
@@ -35,19 +69,19 @@ MYELIN_HOST_DEVICE inline T activation_forward(Activation kind, T x, const Activ
       return x;
     case Activation::kRelu:
       return x < T(0) ? T(0) : x;  // NaN stays NaN, as in PyTorch
-    case Activation::kLeakyRelu:
-      return x > T(0) ? x : static_cast<T>(p.a) * x;
+    case Activation::kLeakyRelu:  // negative_slope
+      return x > T(0) ? x : static_cast<T>(p.attr[0]) * x;
     case Activation::kSigmoid:
       return stable_sigmoid(x);
     case Activation::kTanh:
       return dmath::tanh(x);
-    case Activation::kElu:
-      return x > T(0) ? x : static_cast<T>(p.a) * dmath::expm1(x);
+    case Activation::kElu:  // alpha
+      return x > T(0) ? x : static_cast<T>(p.attr[0]) * dmath::expm1(x);
     case Activation::kAbs:
       return std::abs(x);
-    case Activation::kGelu: {
+    case Activation::kGelu: {  // approximate: "none" (0) or "tanh" (1)
       using C = GeluConstants<T>;
-      if (p.approximate) {
+      if (p.attr[0] != 0.0) {
         const T inner = C::kSqrt2OverPi * (x + C::kCubic * x * x * x);
         return T(0.5) * x * (T(1) + dmath::tanh(inner));
       }
@@ -55,11 +89,11 @@ MYELIN_HOST_DEVICE inline T activation_forward(Activation kind, T x, const Activ
     }
     case Activation::kSilu:
       return x * stable_sigmoid(x);
-    case Activation::kSoftplus: {
-      const T beta = static_cast<T>(p.a);
+    case Activation::kSoftplus: {  // beta, threshold
+      const T beta = static_cast<T>(p.attr[0]);
       const T bx = beta * x;
       // Above the threshold softplus is x to within exp(-threshold): PyTorch returns x there.
-      return bx > static_cast<T>(p.b) ? x : dmath::log1p(dmath::exp(bx)) / beta;
+      return bx > static_cast<T>(p.attr[1]) ? x : dmath::log1p(dmath::exp(bx)) / beta;
     }
   }
   return x;
@@ -75,18 +109,18 @@ MYELIN_HOST_DEVICE inline T activation_backward(Activation kind, T x, T y, T g,
     case Activation::kRelu:
       return x > T(0) ? g : T(0);
     case Activation::kLeakyRelu:
-      return x > T(0) ? g : g * static_cast<T>(p.a);
+      return x > T(0) ? g : g * static_cast<T>(p.attr[0]);
     case Activation::kSigmoid:
       return g * y * (T(1) - y);
     case Activation::kTanh:
       return g * (T(1) - y * y);
     case Activation::kElu:
-      return x > T(0) ? g : g * static_cast<T>(p.a) * dmath::exp(x);
+      return x > T(0) ? g : g * static_cast<T>(p.attr[0]) * dmath::exp(x);
     case Activation::kAbs:
       return x > T(0) ? g : (x < T(0) ? -g : T(0));
     case Activation::kGelu: {
       using C = GeluConstants<T>;
-      if (p.approximate) {
+      if (p.attr[0] != 0.0) {
         const T x2 = x * x;
         const T t = dmath::tanh(C::kSqrt2OverPi * (x + C::kCubic * x2 * x));
         const T dinner = C::kSqrt2OverPi * (T(1) + T(3) * C::kCubic * x2);
@@ -101,9 +135,9 @@ MYELIN_HOST_DEVICE inline T activation_backward(Activation kind, T x, T y, T g,
       return g * s * (T(1) + x * (T(1) - s));
     }
     case Activation::kSoftplus: {
-      const T beta = static_cast<T>(p.a);
+      const T beta = static_cast<T>(p.attr[0]);
       const T bx = beta * x;
-      return bx > static_cast<T>(p.b) ? g : g * stable_sigmoid(bx);
+      return bx > static_cast<T>(p.attr[1]) ? g : g * stable_sigmoid(bx);
     }
   }
   return g;
