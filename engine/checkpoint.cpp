@@ -7,46 +7,82 @@
 
 namespace myelin {
 
-void save_model(const std::string& path, SequentialModel& model, Executor* executor,
-                std::int64_t step, std::int64_t epoch,
-                const std::map<std::string, std::string>& metadata) {
-  if (executor != nullptr) executor->write_back();
+namespace {
+
+using NamedValues = std::vector<std::pair<std::string, Value>>;
+
+NamedValues graph_state(const Graph& graph) {
+  NamedValues state;
+  for (int id = 0; id < graph.num_values(); ++id) {
+    const ValueInfo& info = graph.info(Value{id});
+    if (info.kind == ValueKind::kParameter || info.kind == ValueKind::kBuffer) {
+      state.emplace_back(info.name, Value{id});
+    }
+  }
+  return state;
+}
+
+void write_state(const std::string& path, const Graph& graph, const NamedValues& state,
+                 std::map<std::string, std::string> meta) {
   std::vector<std::pair<std::string, Tensor>> tensors;
-  for (const auto& [name, value] : model.state)
-    tensors.emplace_back(name, model.graph.tensor(value));
-  std::map<std::string, std::string> meta = metadata;
+  for (const auto& [name, value] : state) tensors.emplace_back(name, graph.tensor(value));
   meta["format"] = kCheckpointFormat;
   meta["format_version"] = kCheckpointVersion;
-  meta["step"] = std::to_string(step);
-  meta["epoch"] = std::to_string(epoch);
   write_safetensors(path, tensors, meta);
 }
 
-std::map<std::string, std::string> load_model(const std::string& path, SequentialModel& model) {
+// Loads exactly `state` (what = "the spec" or "the graph", for messages) into the graph.
+std::map<std::string, std::string> read_state(const std::string& path, Graph& graph,
+                                              const NamedValues& state, const char* what) {
   const SafeTensors file = read_safetensors(path);
   std::set<std::string> expected;
-  for (const auto& [name, value] : model.state) {
+  for (const auto& [name, value] : state) {
     expected.insert(name);
     if (!file.contains(name)) {
-      fail(path, ": the checkpoint does not match the spec: it has no '", name, "' (",
-           model.graph.shape(value).str(), ")");
+      fail(path, ": the checkpoint does not match ", what, ": it has no '", name, "' (",
+           graph.shape(value).str(), ")");
     }
     const Tensor& t = file.at(name);
-    Tensor& dst = model.graph.tensor(value);
+    const Tensor& dst = graph.tensor(value);
     if (t.shape() != dst.shape() || t.dtype() != dst.dtype()) {
-      fail(path, ": the checkpoint does not match the spec: '", name, "' is ", t.shape().str(), " ",
-           dtype_name(t.dtype()), ", the model's is ", dst.shape().str(), " ",
+      fail(path, ": the checkpoint does not match ", what, ": '", name, "' is ", t.shape().str(),
+           " ", dtype_name(t.dtype()), ", the model's is ", dst.shape().str(), " ",
            dtype_name(dst.dtype()));
     }
   }
   for (const auto& [name, t] : file.tensors) {
     if (expected.count(name) == 0) {
-      fail(path, ": the checkpoint does not match the spec: it has '", name, "' ", t.shape().str(),
-           ", which the model does not");
+      fail(path, ": the checkpoint does not match ", what, ": it has '", name, "' ",
+           t.shape().str(), ", which the model does not");
     }
   }
-  for (const auto& [name, value] : model.state) model.graph.tensor(value).copy_from(file.at(name));
+  for (const auto& [name, value] : state) graph.tensor(value).copy_from(file.at(name));
   return file.metadata;
+}
+
+}  // namespace
+
+void save_model(const std::string& path, SequentialModel& model, Executor* executor,
+                std::int64_t step, std::int64_t epoch,
+                const std::map<std::string, std::string>& metadata) {
+  if (executor != nullptr) executor->write_back();
+  std::map<std::string, std::string> meta = metadata;
+  meta["step"] = std::to_string(step);
+  meta["epoch"] = std::to_string(epoch);
+  write_state(path, model.graph, model.state, meta);
+}
+
+std::map<std::string, std::string> load_model(const std::string& path, SequentialModel& model) {
+  return read_state(path, model.graph, model.state, "the spec");
+}
+
+void save_graph(const std::string& path, const Graph& graph,
+                const std::map<std::string, std::string>& metadata) {
+  write_state(path, graph, graph_state(graph), metadata);
+}
+
+std::map<std::string, std::string> load_graph(const std::string& path, Graph& graph) {
+  return read_state(path, graph, graph_state(graph), "the graph");
 }
 
 void save_training_state(const std::string& path, const Optimizer& optimizer,

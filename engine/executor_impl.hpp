@@ -10,6 +10,20 @@
 
 namespace myelin {
 
+inline std::size_t idx(Value v) {
+  return static_cast<std::size_t>(v.id);
+}
+
+// Makes the executor's device current while it works on it: kernels and library calls go to
+// the current device's streams only.
+class DeviceScope {
+ public:
+  explicit DeviceScope(ExecutionBackend& backend) : guard_(backend.enter()) {}
+
+ private:
+  std::unique_ptr<DeviceScopeGuard> guard_;
+};
+
 struct Executor::Impl {
   Graph* graph = nullptr;
   ExecutorOptions options;

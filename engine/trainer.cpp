@@ -1,5 +1,6 @@
 #include "myelin/trainer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -205,6 +206,40 @@ void Trainer::fit(BatchSource& source) {
     position_.batch = 0;
     if (on_epoch) on_epoch(epoch);
   }
+  executor_.write_back();  // the graph owns the trained weights
+}
+
+Tensor predict(Graph& graph, Value output, const std::vector<std::pair<Value, Tensor>>& inputs,
+               const ExecutorOptions& options, std::int64_t batch_size) {
+  if (batch_size < 1) fail("predict: batch_size must be >= 1, got ", batch_size);
+  ExecutorOptions e = options;
+  e.outputs = {output};
+  Executor executor(graph, e);
+  TensorSource source(graph, inputs);
+  const std::int64_t rows = source.rows();
+  std::vector<std::int64_t> order(static_cast<std::size_t>(rows));
+  for (std::int64_t i = 0; i < rows; ++i) order[static_cast<std::size_t>(i)] = i;
+  Tensor result;
+  std::size_t row_bytes = 0;
+  for (std::int64_t begin = 0; begin < rows; begin += batch_size) {
+    const std::int64_t count = std::min(rows, begin + batch_size) - begin;
+    source.bind(executor, order.data() + begin, count);
+    executor.forward(Mode::kEval, 0);
+    const Tensor out = executor.value(output).to(Device::cpu());
+    if (out.shape().rank() < 1 || out.shape()[0] != count) {
+      fail("predict: '", graph.name(output), "' is ", out.shape().str(), " for a batch of ", count,
+           " rows: it must have one row per input row");
+    }
+    if (!result.defined()) {
+      std::vector<std::int64_t> dims = out.shape().dims();
+      dims[0] = rows;
+      result = Tensor::empty(Shape(dims), out.dtype());
+      row_bytes = out.nbytes() / static_cast<std::size_t>(count);
+    }
+    std::memcpy(static_cast<unsigned char*>(result.raw()) + static_cast<std::size_t>(begin) * row_bytes,
+                out.raw(), out.nbytes());
+  }
+  return result;
 }
 
 double Trainer::evaluate(BatchSource& source, std::int64_t batch_size) {

@@ -93,5 +93,32 @@ TEST(CudaTraining, TwoGpuRunsGiveBitwiseIdenticalWeights) {
   EXPECT_EQ(runs[0].losses, runs[1].losses);
 }
 
+// The graph owns the weights on every device: after fit on the GPU it holds the trained ones.
+TEST(CudaTraining, FitLeavesTheTrainedWeightsInTheGraph) {
+  MYELIN_REQUIRE_GPU();
+  const Dataset data = make_spirals(64, 2, 1.0, 0.05, 4);
+  Graph g(3);
+  const Value x = g.input("x", Shape{32, 2});
+  const Value y = g.input("y", Shape{32}, DType::kInt64);
+  const Value h = g.relu(g.batch_norm_layer(g.linear_layer(x, 16, {}, "fc1"), {}, "bn"));
+  const Value loss = g.softmax_cross_entropy(g.linear_layer(h, 2, {}, "fc2"), y);
+  std::vector<Tensor> initial;
+  for (Value p : g.parameters()) initial.push_back(g.tensor(p).clone());
+  Optimizer optimizer(OptimizerOptions::adam(0.01));
+  TrainOptions options;
+  options.epochs = 1;
+  options.executor.device = Device::cuda(0);
+  Trainer trainer(g, loss, optimizer, options);
+  trainer.fit({{x, data.x}, {y, data.y}});
+  const std::vector<Value> params = g.parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const Tensor trained = trainer.executor().param(params[i]).to(Device::cpu());
+    EXPECT_TRUE(bitwise_equal(g.tensor(params[i]), trained)) << g.name(params[i]);
+    EXPECT_FALSE(bitwise_equal(g.tensor(params[i]), initial[i])) << g.name(params[i]);
+  }
+  const Tensor count = g.tensor(g.find("bn.num_batches_tracked"));
+  EXPECT_EQ(count.item(), 4.0);  // 128 rows in batches of 32
+}
+
 }  // namespace
 }  // namespace myelin

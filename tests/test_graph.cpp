@@ -406,3 +406,30 @@ TEST(Scheduler, RequestedOutputsRunOnlyWhatTheyNeed) {
 
 }  // namespace
 }  // namespace myelin
+
+namespace myelin {
+namespace {
+
+// The typed builders restate PyTorch's defaults in their signatures: they must be the op table's.
+TEST(GraphBuild, BuilderDefaultsAreTheOpTables) {
+  Graph g;
+  const Value x = g.input("x", Shape{4, 3});
+  const Value labels = g.input("labels", Shape{4}, DType::kInt64);
+  const std::vector<Value> built = {
+      g.leaky_relu(x), g.elu(x),     g.gelu(x),
+      g.softplus(x),   g.dropout(x), g.flatten(x),
+      g.batch_norm_layer(x),         g.softmax_cross_entropy(x, labels)};
+  for (const Value v : built) {
+    const Node& node = g.node(g.info(v).producer);
+    for (const AttrSpec& spec : node.op->attrs) {
+      EXPECT_EQ(node.attrs.get(spec.name), spec.default_value)
+          << node.op->name << "." << spec.name;
+    }
+  }
+  // Ops without attributes still refuse one.
+  EXPECT_TRUE(contains(error_of([&] { g.op("relu", {x}, {{"alpha", 1.0}}); }),
+                       "this op takes no attributes"));
+}
+
+}  // namespace
+}  // namespace myelin

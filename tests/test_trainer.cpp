@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "myelin/myelin.hpp"
 #include "test_util.hpp"
@@ -186,6 +187,52 @@ TEST(Trainer, BadOptionsAndDataAreNamed) {
               t.fit({{m.x, m.data.x}, {m.y, Tensor::zeros(Shape{5}, DType::kInt64)}});
             }).find("has 5 rows"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace myelin
+
+namespace myelin {
+namespace {
+
+// predict needs only the inputs its output depends on, and gives what an executor gives.
+TEST(Predict, ReturnsTheOutputsOfEveryRowWithoutLabels) {
+  Model m(/*stochastic=*/false);
+  const Value logits = m.g.find("fc2");
+  const Tensor out = predict(m.g, logits, {{m.x, m.data.x}}, {}, 64);
+  ASSERT_EQ(out.shape(), (Shape{300, 2}));
+  ExecutorOptions options;
+  options.outputs = {logits};
+  Executor e(m.g, options);
+  e.set_input(m.x, m.data.x);
+  e.forward(Mode::kEval);
+  EXPECT_TRUE(bitwise_equal(out, e.value(logits)));
+  EXPECT_NEAR(accuracy(out, m.data.y), accuracy(e.value(logits), m.data.y), 0.0);
+  const std::string message = test::error_of([&] { predict(m.g, logits, {{m.x, m.data.x}}, {}, 0); });
+  EXPECT_NE(message.find("batch_size must be >= 1"), std::string::npos) << message;
+}
+
+TEST(GraphCheckpoint, SavesAndLoadsAnyGraphByParameterNames) {
+  Model trained;
+  Optimizer opt(OptimizerOptions::adam(0.01));
+  TrainOptions options;
+  options.epochs = 1;
+  Trainer t(trained.g, trained.loss, opt, options);
+  t.fit(trained.feeds());
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "myelin-graph-checkpoint.safetensors").string();
+  save_graph(path, trained.g, {{"note", "spirals"}});
+
+  Model fresh;  // same architecture, its own initial weights
+  EXPECT_FALSE(same_bits(fresh.weights(), trained.weights()));
+  const auto meta = load_graph(path, fresh.g);
+  EXPECT_EQ(meta.at("note"), "spirals");
+  EXPECT_TRUE(same_bits(fresh.weights(), trained.weights()));
+
+  Model other(/*stochastic=*/false);  // no batch norm: the file has tensors it lacks
+  const std::string message = test::error_of([&] { load_graph(path, other.g); });
+  EXPECT_NE(message.find("does not match the graph"), std::string::npos) << message;
+  EXPECT_NE(message.find("bn."), std::string::npos) << message;
 }
 
 }  // namespace

@@ -31,6 +31,15 @@ MYELIN_API void save_model(const std::string& path, SequentialModel& model, Exec
 MYELIN_API std::map<std::string, std::string> load_model(const std::string& path,
                                                          SequentialModel& model);
 
+// Any graph's parameters and buffers by their names (its state_dict: a layer's are named as in
+// PyTorch, "fc1.weight", "bn.running_mean"), from the graph's tensors (the trained weights after
+// Trainer::fit or Executor::write_back).
+MYELIN_API void save_graph(const std::string& path, const Graph& graph,
+                           const std::map<std::string, std::string>& metadata = {});
+// Loads a file holding exactly the graph's parameters and buffers (names, shapes and types) into
+// the graph; a difference is a myelin::Error naming it. Returns the file's metadata.
+MYELIN_API std::map<std::string, std::string> load_graph(const std::string& path, Graph& graph);
+
 MYELIN_API void save_training_state(const std::string& path, const Optimizer& optimizer,
                                     const TrainPosition& position);
 // Restores the optimizer and returns the position.

@@ -43,9 +43,11 @@ struct ExecutorOptions {
 // Runs a graph on one backend: topological order, forward, and the backward pass built by
 // reverse-mode autograd over the op table, with gradients accumulated where a value fans out.
 //
-// On the CPU with the graph's floating type, the executor works on the graph's own parameter
-// and buffer tensors (training updates the graph); otherwise it works on copies, and
-// write_back() copies them into the graph.
+// Ownership of the weights: the Graph holds the model's parameters and buffers, on the host. On
+// the CPU with the graph's floating type an executor works on those tensors themselves; on a
+// device (or in another type) it works on its own copies, made when it is built, and
+// write_back() copies them into the graph. Trainer::fit writes back before it returns, so after
+// training the graph holds the trained weights whatever the device.
 class MYELIN_API Executor {
  public:
   explicit Executor(Graph& graph, const ExecutorOptions& options = {});

@@ -87,7 +87,8 @@ class MYELIN_API Trainer {
   Trainer(Graph& graph, Value loss, Optimizer& optimizer, const TrainOptions& options);
 
   // Trains on `data` (one tensor per graph input the loss needs, all with the same number of
-  // rows) from the current position to the end of options.epochs.
+  // rows) from the current position to the end of options.epochs (or a stop). On return the
+  // graph holds the trained parameters and buffers, on every device (see Executor).
   void fit(const std::vector<std::pair<Value, Tensor>>& data);
   void fit(BatchSource& source);
   // Mean of the loss over `data` in eval mode (batches weighted by their size).
@@ -115,5 +116,12 @@ class MYELIN_API Trainer {
   TrainPosition position_;
   bool stop_ = false;
 };
+
+// The values of `output` for every row of `inputs` (only the inputs it depends on: no labels),
+// in eval mode, in batches of `batch_size`, on options.device, stacked into a host tensor whose
+// first dimension is the rows. It reads the graph's weights: the trained ones after fit().
+MYELIN_API Tensor predict(Graph& graph, Value output,
+                          const std::vector<std::pair<Value, Tensor>>& inputs,
+                          const ExecutorOptions& options = {}, std::int64_t batch_size = 256);
 
 }  // namespace myelin

@@ -41,6 +41,10 @@ int run_info(const Args& args) {
                 << (op->impl(backend).available() ? ":yes" : ":no ");
     }
     std::cout << "  " << op->summary << "\n";
+    for (const AttrSpec& a : op->attrs) {
+      std::cout << "      " << a.name << " = " << attr_to_string(a.default_value) << "  ("
+                << a.expected() << ")" << (a.doc.empty() ? "" : "  " + a.doc) << "\n";
+    }
   }
   return 0;
 }
