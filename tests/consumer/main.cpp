@@ -1,8 +1,10 @@
-// Trains a two-layer graph through the installed libmyelin.so and catches a myelin::Error
-// thrown inside the library.
+// Trains a two-layer graph through the installed libmyelin.so, as a user would: an executor
+// loop, the Trainer, predict, graph checkpoints, the op table, and a myelin::Error thrown inside
+// the library.
 #include <myelin/myelin.hpp>
 
 #include <cstdio>
+#include <filesystem>
 
 int main() {
   myelin::Graph g(1);
@@ -31,6 +33,42 @@ int main() {
   std::printf("consumer: loss %.4f -> %.4f\n", first, last);
   if (!(last < first)) {
     std::printf("consumer: the loss did not fall\n");
+    return 1;
+  }
+
+  // The Trainer leaves the trained weights in the graph; predict needs no labels.
+  myelin::Optimizer adam(myelin::OptimizerOptions::adam(0.01));
+  myelin::TrainOptions options;
+  options.batch_size = 20;
+  options.epochs = 20;
+  myelin::Trainer trainer(g, loss, adam, options);
+  trainer.fit({{x, data.x}, {y, data.y}});
+  const myelin::Tensor predicted = myelin::predict(g, logits, {{x, data.x}});
+  const double acc = myelin::accuracy(predicted, data.y);
+  std::printf("consumer: accuracy after fit %.3f\n", acc);
+  if (predicted.shape() != myelin::Shape{100, 2} || !(acc > 0.6)) return 1;
+
+  // A checkpoint of the graph by parameter names, into a graph built the same way.
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "myelin-consumer.safetensors").string();
+  myelin::save_graph(path, g);
+  myelin::Graph copy(2);
+  const myelin::Value cx = copy.input("x", myelin::Shape{100, 2});
+  const myelin::Value clogits = copy.linear_layer(
+      copy.gelu(copy.linear_layer(cx, 16, {}, "hidden"), myelin::GeluApproximation::kTanh), 2, {},
+      "out");
+  myelin::load_graph(path, copy);
+  if (copy.tensor(copy.find("out.weight")).to_vector<float>() !=
+      g.tensor(g.find("out.weight")).to_vector<float>()) {
+    std::printf("consumer: load_graph did not restore the weights\n");
+    return 1;
+  }
+  if (!(clogits != cx) || copy.find("out") != clogits) return 1;  // Value's operators
+
+  // The op table describes every op's attributes.
+  const myelin::OpDef& softplus = myelin::find_op("softplus");
+  if (softplus.attrs.empty() || softplus.attrs[0].expected() != "a number > 0") {
+    std::printf("consumer: softplus's beta is not described\n");
     return 1;
   }
 
