@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of the myelin tool: bad specs (exit code 2, one line, nothing written), a run
 # stopped mid-epoch and resumed (the same final weights, bit for bit, as the uninterrupted run),
-# eval and gradcheck output, and bad files named in errors.
+# eval and gradcheck output, bad files named in errors, and the README's table of ops kept
+# complete.
 #   cli_test.sh MYELIN_BINARY WORK_DIR
 set -uo pipefail
 myelin=$1
@@ -100,5 +101,13 @@ printf '{"data": {"train_features": "bad.idx", "train_labels": "bad.idx"}}' >bad
 "$myelin" train --spec baddata.json --out baddata >/dev/null 2>baddata.err
 check "a bad data file is an error naming it" grep -q "bad.idx: not an IDX file" baddata.err
 check "no crash on a bad data file (exit 1)" test "$(wc -l <baddata.err)" -eq 1
+
+# --- the README's table of ops lists every op `myelin info` lists ------------------------------
+readme="$(cd "$(dirname "$0")/../.." && pwd)/README.md"
+"$myelin" info | sed -n '/^ops (/,$p' | awk 'NR > 1 && /^  [a-z]/ {print $1}' >ops.txt
+check "myelin info lists the ops" test "$(wc -l <ops.txt)" -ge 20
+while read -r op; do
+  check "the README's table of ops has $op" grep -qE "^\| .*\`$op[\`(]" "$readme"
+done <ops.txt
 
 cli_finish
