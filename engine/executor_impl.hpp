@@ -66,5 +66,4 @@ struct Executor::Impl {
   void check_guards(int node_index, const OpContext& ctx);
 };
 
-
 }  // namespace myelin

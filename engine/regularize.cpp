@@ -40,8 +40,7 @@ double l2_penalty(Executor& executor, const Optimizer& optimizer) {
   for (Value p : executor.trainable_parameters()) {
     const double l2 = optimizer.group(g.info(p).group).l2;
     if (l2 > 0.0)
-      penalty += 0.5 * l2 *
-                 executor.execution_backend().sum_of_squares(executor.param(p));
+      penalty += 0.5 * l2 * executor.execution_backend().sum_of_squares(executor.param(p));
   }
   return penalty;
 }

@@ -191,7 +191,8 @@ AttrValue parse_attr(const Fields& f, const AttrSpec& spec) {
     case 2:
       return f.boolean(spec.name, false);
     case 3:
-      if (!v.is_string()) f.error(spec.name, "expected a string, got ", json_type(v), " ", v.dump());
+      if (!v.is_string())
+        f.error(spec.name, "expected a string, got ", json_type(v), " ", v.dump());
       value = v.get<std::string>();
       if (!spec.accepts(value)) {
         const std::string s = v.get<std::string>();

@@ -135,8 +135,7 @@ void Trainer::fit(BatchSource& source) {
     has_l2 = has_l2 || optimizer_.group(graph_.info(p).group).l2 > 0.0;
   }
 
-  const std::unique_ptr<StepLog> log =
-      executor_.execution_backend().make_step_log(accumulation);
+  const std::unique_ptr<StepLog> log = executor_.execution_backend().make_step_log(accumulation);
   const GradientClipping clipping{options_.clip_norm, options_.clip_value};
 
   while (position_.epoch < options_.epochs && !stop_) {
@@ -236,8 +235,9 @@ Tensor predict(Graph& graph, Value output, const std::vector<std::pair<Value, Te
       result = Tensor::empty(Shape(dims), out.dtype());
       row_bytes = out.nbytes() / static_cast<std::size_t>(count);
     }
-    std::memcpy(static_cast<unsigned char*>(result.raw()) + static_cast<std::size_t>(begin) * row_bytes,
-                out.raw(), out.nbytes());
+    std::memcpy(
+        static_cast<unsigned char*>(result.raw()) + static_cast<std::size_t>(begin) * row_bytes,
+        out.raw(), out.nbytes());
   }
   return result;
 }

@@ -77,9 +77,9 @@ void backward_as(const ActivationParams& p, const float* x, const float* y, cons
 template <typename Fn>
 void with_kind(Activation kind, Fn&& fn) {
   switch (kind) {
-#define MYELIN_ACTIVATION_CASE(k)               \
-  case Activation::k:                           \
-    fn.template operator()<Activation::k>();    \
+#define MYELIN_ACTIVATION_CASE(k)            \
+  case Activation::k:                        \
+    fn.template operator()<Activation::k>(); \
     break;
     MYELIN_ACTIVATIONS(MYELIN_ACTIVATION_CASE)
 #undef MYELIN_ACTIVATION_CASE

@@ -69,7 +69,7 @@ MYELIN_HOST_DEVICE inline T activation_forward(Activation kind, T x, const Activ
       return x;
     case Activation::kRelu:
       return x < T(0) ? T(0) : x;  // NaN stays NaN, as in PyTorch
-    case Activation::kLeakyRelu:  // negative_slope
+    case Activation::kLeakyRelu:   // negative_slope
       return x > T(0) ? x : static_cast<T>(p.attr[0]) * x;
     case Activation::kSigmoid:
       return stable_sigmoid(x);

@@ -5,8 +5,8 @@
 // neighbouring 16-byte groups (coalesced). The grid is capped at a few waves of blocks per SM;
 // the stride loop covers any n.
 #include "launch.cuh"
-#include "random.hpp"
 #include "myelin/philox.hpp"
+#include "random.hpp"
 
 namespace myelin::kernels {
 

@@ -57,7 +57,8 @@ TEST(CudaMultiDevice, AnExecutorOnTheSecondDeviceMatchesTheCpu) {
     Graph g(7);
     const Value x = g.input("x", Shape{32, 10});
     const Value y = g.input("y", Shape{32}, DType::kInt64);
-    const Value h = g.relu(g.batch_norm_layer(g.linear_layer(x, 16, LinearOptions{false, {}, {}}, "fc1"), {}, "bn"));
+    const Value h = g.relu(
+        g.batch_norm_layer(g.linear_layer(x, 16, LinearOptions{false, {}, {}}, "fc1"), {}, "bn"));
     const Value loss = g.softmax_cross_entropy(g.linear_layer(h, 3, {}, "fc2"), y);
     ExecutorOptions options;
     options.device = device;

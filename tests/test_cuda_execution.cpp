@@ -61,7 +61,8 @@ TEST(CudaExecution, SuccessiveUploadsAndAccumulatedBackwardPassesMatchTheCpu) {
     Graph g(4);
     const Value x = g.input("x", Shape{9, 6});
     const Value t = g.input("t", Shape{9, 3});
-    const Value loss = g.mse_loss(g.linear_layer(g.tanh(g.linear_layer(x, 8, {}, "a")), 3, {}, "b"), t);
+    const Value loss =
+        g.mse_loss(g.linear_layer(g.tanh(g.linear_layer(x, 8, {}, "a")), 3, {}, "b"), t);
     ExecutorOptions options;
     options.device = device;
     Executor e(g, options);
@@ -92,7 +93,8 @@ Reported train(Device device, bool manual) {
   Graph g(9);
   const Value x = g.input("x", Shape{batch, 8});
   const Value y = g.input("y", Shape{batch}, DType::kInt64);
-  Value h = g.relu(g.batch_norm_layer(g.linear_layer(x, 12, LinearOptions{false, {}, {}}, "fc1"), {}, "bn"));
+  Value h = g.relu(
+      g.batch_norm_layer(g.linear_layer(x, 12, LinearOptions{false, {}, {}}, "fc1"), {}, "bn"));
   h = g.dropout(h, 0.2, "drop");
   const Value loss = g.softmax_cross_entropy(g.linear_layer(h, 3, {}, "fc2"), y);
   const Tensor data_x = test::random_tensor(Shape{batch * batches, 8}, 5, -2, 2, DType::kFloat32);

@@ -25,7 +25,8 @@ TrainingRun train(Device device, int steps, const OptimizerOptions& rule, bool b
   Graph g(11);
   const Value x = g.input("x", Shape{256, 2});
   const Value y = g.input("y", Shape{256}, DType::kInt64);
-  Value h = g.relu(g.batch_norm_layer(g.linear_layer(x, 64, LinearOptions{bias_before_norm, {}, {}}, "fc1"), {}, "bn"));
+  Value h = g.relu(g.batch_norm_layer(
+      g.linear_layer(x, 64, LinearOptions{bias_before_norm, {}, {}}, "fc1"), {}, "bn"));
   h = g.dropout(h, 0.1, "drop");
   h = g.tanh(g.linear_layer(h, 64, {}, "fc2"));
   const Value loss = g.softmax_cross_entropy(g.linear_layer(h, 2, {}, "fc3"), y);

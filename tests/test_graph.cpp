@@ -57,8 +57,7 @@ TEST(GraphBuild, BadAttributesAndInputsAreNamed) {
   m = error_of([&] { g.dropout(x, 1.5); });
   EXPECT_TRUE(contains(m, "attribute 'p' must be a number in [0, 1], got 1.5")) << m;
   m = error_of([&] { g.op("gelu", {x}, {{"approximate", std::string("fast")}}); });
-  EXPECT_TRUE(contains(m, "attribute 'approximate' must be one of none, tanh, got \"fast\""))
-      << m;
+  EXPECT_TRUE(contains(m, "attribute 'approximate' must be one of none, tanh, got \"fast\"")) << m;
   m = error_of([&] { g.softplus(x, 0.0); });
   EXPECT_TRUE(contains(m, "attribute 'beta' must be a number > 0, got 0")) << m;
   m = error_of([&] { g.op("relu", {}); });
@@ -415,19 +414,24 @@ TEST(GraphBuild, BuilderDefaultsAreTheOpTables) {
   Graph g;
   const Value x = g.input("x", Shape{4, 3});
   const Value labels = g.input("labels", Shape{4}, DType::kInt64);
-  const std::vector<Value> built = {
-      g.leaky_relu(x), g.elu(x),     g.gelu(x),
-      g.softplus(x),   g.dropout(x), g.flatten(x),
-      g.batch_norm_layer(x),         g.softmax_cross_entropy(x, labels)};
+  const std::vector<Value> built = {g.leaky_relu(x),
+                                    g.elu(x),
+                                    g.gelu(x),
+                                    g.softplus(x),
+                                    g.dropout(x),
+                                    g.flatten(x),
+                                    g.batch_norm_layer(x),
+                                    g.softmax_cross_entropy(x, labels)};
   for (const Value v : built) {
     const Node& node = g.node(g.info(v).producer);
     for (const AttrSpec& spec : node.op->attrs) {
-      EXPECT_EQ(node.attrs.get(spec.name), spec.default_value)
-          << node.op->name << "." << spec.name;
+      EXPECT_EQ(node.attrs.get(spec.name), spec.default_value) << node.op->name << "." << spec.name;
     }
   }
   // Ops without attributes still refuse one.
-  EXPECT_TRUE(contains(error_of([&] { g.op("relu", {x}, {{"alpha", 1.0}}); }),
+  EXPECT_TRUE(contains(error_of([&] {
+                         g.op("relu", {x}, {{"alpha", 1.0}});
+                       }),
                        "this op takes no attributes"));
 }
 

@@ -208,7 +208,9 @@ TEST(Predict, ReturnsTheOutputsOfEveryRowWithoutLabels) {
   e.forward(Mode::kEval);
   EXPECT_TRUE(bitwise_equal(out, e.value(logits)));
   EXPECT_NEAR(accuracy(out, m.data.y), accuracy(e.value(logits), m.data.y), 0.0);
-  const std::string message = test::error_of([&] { predict(m.g, logits, {{m.x, m.data.x}}, {}, 0); });
+  const std::string message = test::error_of([&] {
+    predict(m.g, logits, {{m.x, m.data.x}}, {}, 0);
+  });
   EXPECT_NE(message.find("batch_size must be >= 1"), std::string::npos) << message;
 }
 

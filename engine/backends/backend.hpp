@@ -52,7 +52,7 @@ class DeviceScopeGuard {
 
 struct BackendOptions {
   Device device = Device::cpu();
-  bool allow_tf32 = false;              // CUDA: TF32 tensor cores for float32 GEMMs
+  bool allow_tf32 = false;               // CUDA: TF32 tensor cores for float32 GEMMs
   std::vector<std::string> node_labels;  // for error messages, by node index
 };
 

@@ -35,7 +35,10 @@ const std::vector<Registration>& registrations() {
        "y = x if x > 0 else negative_slope * x",
        {{"negative_slope", 0.01, "slope for x <= 0"}},
        at_zero},
-      {Activation::kSigmoid, "sigmoid", "y = 1 / (1 + exp(-x)), evaluated without overflow", {},
+      {Activation::kSigmoid,
+       "sigmoid",
+       "y = 1 / (1 + exp(-x)), evaluated without overflow",
+       {},
        nullptr},
       {Activation::kTanh, "tanh", "y = tanh(x)", {}, nullptr},
       // The derivative jumps from alpha to 1 at 0 (and the curvature for alpha = 1).
@@ -97,8 +100,7 @@ double as_number(const AttrSpec& spec, const AttrValue& value) {
       if (spec.choices[c] == *s) return static_cast<double>(c);
     }
   }
-  fail("activation attribute '", spec.name, "' (", attr_to_string(value),
-       ") has no numeric form");
+  fail("activation attribute '", spec.name, "' (", attr_to_string(value), ") has no numeric form");
 }
 
 }  // namespace

@@ -10,10 +10,10 @@ const std::vector<const OpDef*>& op_table() {
     for (int k = 0; k < kNumActivations; ++k) {
       all.push_back(&ops::activation(static_cast<Activation>(k)));
     }
-    for (const OpDef* op : {&ops::softmax(), &ops::log_softmax(), &ops::batch_norm(),
-                            &ops::dropout(), &ops::add(), &ops::reshape(), &ops::flatten(),
-                            &ops::softmax_cross_entropy(), &ops::bce_with_logits(),
-                            &ops::mse_loss()}) {
+    for (const OpDef* op :
+         {&ops::softmax(), &ops::log_softmax(), &ops::batch_norm(), &ops::dropout(), &ops::add(),
+          &ops::reshape(), &ops::flatten(), &ops::softmax_cross_entropy(), &ops::bce_with_logits(),
+          &ops::mse_loss()}) {
       all.push_back(op);
     }
     return all;

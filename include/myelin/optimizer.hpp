@@ -13,8 +13,8 @@
 
 namespace myelin {
 
-class UpdateCache;       // a backend's state between updates (not part of the API)
-struct ParamUpdate;      // one parameter of a backend's update
+class UpdateCache;   // a backend's state between updates (not part of the API)
+struct ParamUpdate;  // one parameter of a backend's update
 
 // The update rules of torch.optim, with its defaults, plus the exponentially weighted form of
 // momentum. With g the gradient (after clipping) plus l2 * w:

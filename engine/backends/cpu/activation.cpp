@@ -1,7 +1,7 @@
 // Elementwise activations: one loop per direction, the scalar math in activation_math.hpp.
+#include "ops/activation.hpp"
 #include "backends/cpu/cpu_ops.hpp"
 #include "backends/cpu/parallel.hpp"
-#include "ops/activation.hpp"
 
 namespace myelin::cpu {
 

@@ -2,9 +2,9 @@
 
 // The CPU reference path: forward and backward of every op, in float and double.
 
+#include "kernels/update_rules.hpp"
 #include "myelin/op.hpp"
 #include "ops/activation.hpp"
-#include "kernels/update_rules.hpp"
 
 namespace myelin::cpu {
 
