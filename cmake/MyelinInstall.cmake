@@ -1,8 +1,9 @@
-# Installs libmyelin.so, its public headers and a CMake package, so that another project can
-# find_package(myelin) and link myelin::myelin.
+# Installs libmyelin.so (the core), libmyelin_app.so (the application layer), their public
+# headers and a CMake package, so that another project can find_package(myelin) and link
+# myelin::myelin (and myelin::app).
 include(CMakePackageConfigHelpers)
 
-install(TARGETS myelin EXPORT myelinTargets
+install(TARGETS myelin myelin_app EXPORT myelinTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}

@@ -7,12 +7,8 @@
 
 namespace myelin {
 
-namespace {
-
-using NamedValues = std::vector<std::pair<std::string, Value>>;
-
-NamedValues graph_state(const Graph& graph) {
-  NamedValues state;
+StateDict graph_state(const Graph& graph) {
+  StateDict state;
   for (int id = 0; id < graph.num_values(); ++id) {
     const ValueInfo& info = graph.info(Value{id});
     if (info.kind == ValueKind::kParameter || info.kind == ValueKind::kBuffer) {
@@ -22,37 +18,37 @@ NamedValues graph_state(const Graph& graph) {
   return state;
 }
 
-void write_state(const std::string& path, const Graph& graph, const NamedValues& state,
-                 std::map<std::string, std::string> meta) {
+void save_state(const std::string& path, const Graph& graph, const StateDict& state,
+                const std::map<std::string, std::string>& metadata) {
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (const auto& [name, value] : state) tensors.emplace_back(name, graph.tensor(value));
+  std::map<std::string, std::string> meta = metadata;
   meta["format"] = kCheckpointFormat;
   meta["format_version"] = kCheckpointVersion;
   write_safetensors(path, tensors, meta);
 }
 
-// Loads exactly `state` (what = "the spec" or "the graph", for messages) into the graph.
-std::map<std::string, std::string> read_state(const std::string& path, Graph& graph,
-                                              const NamedValues& state, const char* what) {
+std::map<std::string, std::string> load_state(const std::string& path, Graph& graph,
+                                              const StateDict& state, const std::string& owner) {
   const SafeTensors file = read_safetensors(path);
   std::set<std::string> expected;
   for (const auto& [name, value] : state) {
     expected.insert(name);
     if (!file.contains(name)) {
-      fail(path, ": the checkpoint does not match ", what, ": it has no '", name, "' (",
+      fail(path, ": the checkpoint does not match ", owner, ": it has no '", name, "' (",
            graph.shape(value).str(), ")");
     }
     const Tensor& t = file.at(name);
     const Tensor& dst = graph.tensor(value);
     if (t.shape() != dst.shape() || t.dtype() != dst.dtype()) {
-      fail(path, ": the checkpoint does not match ", what, ": '", name, "' is ", t.shape().str(),
+      fail(path, ": the checkpoint does not match ", owner, ": '", name, "' is ", t.shape().str(),
            " ", dtype_name(t.dtype()), ", the model's is ", dst.shape().str(), " ",
            dtype_name(dst.dtype()));
     }
   }
   for (const auto& [name, t] : file.tensors) {
     if (expected.count(name) == 0) {
-      fail(path, ": the checkpoint does not match ", what, ": it has '", name, "' ",
+      fail(path, ": the checkpoint does not match ", owner, ": it has '", name, "' ",
            t.shape().str(), ", which the model does not");
     }
   }
@@ -60,29 +56,13 @@ std::map<std::string, std::string> read_state(const std::string& path, Graph& gr
   return file.metadata;
 }
 
-}  // namespace
-
-void save_model(const std::string& path, SequentialModel& model, Executor* executor,
-                std::int64_t step, std::int64_t epoch,
-                const std::map<std::string, std::string>& metadata) {
-  if (executor != nullptr) executor->write_back();
-  std::map<std::string, std::string> meta = metadata;
-  meta["step"] = std::to_string(step);
-  meta["epoch"] = std::to_string(epoch);
-  write_state(path, model.graph, model.state, meta);
-}
-
-std::map<std::string, std::string> load_model(const std::string& path, SequentialModel& model) {
-  return read_state(path, model.graph, model.state, "the spec");
-}
-
 void save_graph(const std::string& path, const Graph& graph,
                 const std::map<std::string, std::string>& metadata) {
-  write_state(path, graph, graph_state(graph), metadata);
+  save_state(path, graph, graph_state(graph), metadata);
 }
 
 std::map<std::string, std::string> load_graph(const std::string& path, Graph& graph) {
-  return read_state(path, graph, graph_state(graph), "the graph");
+  return load_state(path, graph, graph_state(graph));
 }
 
 void save_training_state(const std::string& path, const Optimizer& optimizer,

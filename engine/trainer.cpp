@@ -64,58 +64,15 @@ std::vector<std::int64_t> Trainer::epoch_order(std::int64_t epoch, std::int64_t 
   return order;
 }
 
-BatchSource::~BatchSource() = default;
-
-TensorSource::TensorSource(const Graph& graph, std::vector<std::pair<Value, Tensor>> data)
-    : data_(std::move(data)) {
-  if (data_.empty()) fail("trainer: no data given");
-  rows_ = -1;
-  for (const auto& [v, t] : data_) {
-    const ValueInfo& info = graph.info(v);
-    if (info.kind != ValueKind::kInput) fail("trainer: '", info.name, "' is not a graph input");
-    if (!t.defined() || t.shape().rank() < 1) {
-      fail("trainer: the data for '", info.name, "' needs a first (row) dimension");
-    }
-    if (!t.device().is_cpu()) fail("trainer: the data for '", info.name, "' must be on the host");
-    if (rows_ >= 0 && t.shape()[0] != rows_) {
-      fail("trainer: the data for '", info.name, "' has ", t.shape()[0], " rows, the first input ",
-           rows_);
-    }
-    rows_ = t.shape()[0];
-  }
-  if (rows_ == 0) fail("trainer: the data has no rows");
-  buffers_.resize(data_.size());
-}
-
-void TensorSource::bind(Executor& executor, const std::int64_t* indices, std::int64_t count) {
-  for (std::size_t k = 0; k < data_.size(); ++k) {
-    const Tensor& src = data_[k].second;
-    std::vector<std::int64_t> dims = src.shape().dims();
-    dims[0] = count;
-    Tensor& batch = buffers_[k];
-    if (!batch.defined() || batch.shape() != Shape(dims) || batch.dtype() != src.dtype()) {
-      batch = Tensor::empty(Shape(dims), src.dtype());
-    }
-    const std::size_t row_bytes = src.nbytes() / static_cast<std::size_t>(src.shape()[0]);
-    const auto* from = static_cast<const unsigned char*>(src.raw());
-    auto* to = static_cast<unsigned char*>(batch.raw());
-    for (std::int64_t r = 0; r < count; ++r) {
-      const auto row = static_cast<std::size_t>(indices[r]);
-      std::memcpy(to + static_cast<std::size_t>(r) * row_bytes, from + row * row_bytes, row_bytes);
-    }
-    executor.set_input(data_[k].first, batch);
-  }
-}
-
 void Trainer::fit(const std::vector<std::pair<Value, Tensor>>& data) {
   TensorSource source(graph_, data);
   fit(source);
 }
 
-double Trainer::evaluate(const std::vector<std::pair<Value, Tensor>>& data,
-                         std::int64_t batch_size) {
+Evaluation Trainer::evaluate(const std::vector<std::pair<Value, Tensor>>& data,
+                             const EvaluateOptions& options) {
   TensorSource source(graph_, data);
-  return evaluate(source, batch_size);
+  return evaluate(source, options);
 }
 
 void Trainer::fit(BatchSource& source) {
@@ -208,54 +165,8 @@ void Trainer::fit(BatchSource& source) {
   executor_.write_back();  // the graph owns the trained weights
 }
 
-Tensor predict(Graph& graph, Value output, const std::vector<std::pair<Value, Tensor>>& inputs,
-               const ExecutorOptions& options, std::int64_t batch_size) {
-  if (batch_size < 1) fail("predict: batch_size must be >= 1, got ", batch_size);
-  ExecutorOptions e = options;
-  e.outputs = {output};
-  Executor executor(graph, e);
-  TensorSource source(graph, inputs);
-  const std::int64_t rows = source.rows();
-  std::vector<std::int64_t> order(static_cast<std::size_t>(rows));
-  for (std::int64_t i = 0; i < rows; ++i) order[static_cast<std::size_t>(i)] = i;
-  Tensor result;
-  std::size_t row_bytes = 0;
-  for (std::int64_t begin = 0; begin < rows; begin += batch_size) {
-    const std::int64_t count = std::min(rows, begin + batch_size) - begin;
-    source.bind(executor, order.data() + begin, count);
-    executor.forward(Mode::kEval, 0);
-    const Tensor out = executor.value(output).to(Device::cpu());
-    if (out.shape().rank() < 1 || out.shape()[0] != count) {
-      fail("predict: '", graph.name(output), "' is ", out.shape().str(), " for a batch of ", count,
-           " rows: it must have one row per input row");
-    }
-    if (!result.defined()) {
-      std::vector<std::int64_t> dims = out.shape().dims();
-      dims[0] = rows;
-      result = Tensor::empty(Shape(dims), out.dtype());
-      row_bytes = out.nbytes() / static_cast<std::size_t>(count);
-    }
-    std::memcpy(
-        static_cast<unsigned char*>(result.raw()) + static_cast<std::size_t>(begin) * row_bytes,
-        out.raw(), out.nbytes());
-  }
-  return result;
-}
-
-double Trainer::evaluate(BatchSource& source, std::int64_t batch_size) {
-  const std::int64_t rows = source.rows();
-  if (rows <= 0) fail("trainer: the data has no rows");
-  const std::int64_t batch = batch_size > 0 ? batch_size : options_.batch_size;
-  std::vector<std::int64_t> order(static_cast<std::size_t>(rows));
-  for (std::int64_t i = 0; i < rows; ++i) order[static_cast<std::size_t>(i)] = i;
-  double total = 0.0;
-  for (std::int64_t begin = 0; begin < rows; begin += batch) {
-    const std::int64_t end = std::min(rows, begin + batch);
-    source.bind(executor_, order.data() + begin, end - begin);
-    executor_.forward(Mode::kEval, static_cast<std::uint64_t>(position_.forward_passes));
-    total += executor_.value(loss_).item() * static_cast<double>(end - begin);
-  }
-  return total / static_cast<double>(rows);
+Evaluation Trainer::evaluate(BatchSource& source, const EvaluateOptions& options) {
+  return myelin::evaluate(executor_, loss_, source, options);
 }
 
 }  // namespace myelin

@@ -1,4 +1,4 @@
-// The CUDA backend's runtime services and the device's Philox generator. On the emulated
+// The CUDA backend's runtime services. On the emulated
 // device these run everywhere; in a real-CUDA build without a usable GPU they skip (counted as
 // skipped by ctest).
 #include <gtest/gtest.h>
@@ -7,10 +7,6 @@
 
 #include "myelin/myelin.hpp"
 #include "test_util.hpp"
-
-#if defined(MYELIN_WITH_CUDA)
-#include "backends/cuda/random.hpp"
-#endif
 
 #if defined(MYELIN_EMULATED_DEVICE)
 #include <cuda_runtime_api.h>
@@ -103,19 +99,6 @@ TEST(CudaMetrics, AccuracyOnADeviceOutOfMemoryIsAClearError) {
   const std::string message = test::error_of([&] { accuracy(logits, labels); });
   emu::set_memory_limit(0, 0);
   EXPECT_NE(message.find("out of memory"), std::string::npos) << message;
-}
-#endif
-
-#if defined(MYELIN_WITH_CUDA)
-TEST(PhiloxGpu, DeviceDrawsEqualHostDrawsBitForBit) {
-  MYELIN_REQUIRE_GPU();
-  const std::int64_t n = 100003;  // not a multiple of 4 or of a block
-  const std::vector<float> device =
-      cuda::philox_uniform(Device::cuda(0), n, 99, 12, 3).to_vector<float>();
-  Rng rng(99, 12, 3);
-  for (std::int64_t i = 0; i < n; ++i) {
-    ASSERT_EQ(device[static_cast<std::size_t>(i)], rng.uniform_float()) << "element " << i;
-  }
 }
 #endif
 

@@ -5,7 +5,7 @@
 
 #include <iostream>
 
-#include "myelin/myelin.hpp"
+#include "myelin/app.hpp"
 #include "test_util.hpp"
 
 #if defined(MYELIN_EMULATED_DEVICE)

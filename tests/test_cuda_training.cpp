@@ -4,7 +4,7 @@
 
 #include <iostream>
 
-#include "myelin/myelin.hpp"
+#include "myelin/app.hpp"
 #include "test_util.hpp"
 
 namespace myelin {
@@ -119,6 +119,20 @@ TEST(CudaTraining, FitLeavesTheTrainedWeightsInTheGraph) {
   }
   const Tensor count = g.tensor(g.find("bn.num_batches_tracked"));
   EXPECT_EQ(count.item(), 4.0);  // 128 rows in batches of 32
+
+  // Evaluated on the device, as predicted on the device from the weights fit left in the graph.
+  const Value logits = g.find("fc2");
+  EvaluateOptions what;
+  what.batch_size = 48;  // a partial last batch
+  what.logits = logits;
+  what.labels = y;
+  const Evaluation evaluation = trainer.evaluate({{x, data.x}, {y, data.y}}, what);
+  ExecutorOptions device;
+  device.device = Device::cuda(0);
+  const Tensor predicted = predict(g, logits, {{x, data.x}}, device, 48);
+  EXPECT_TRUE(bitwise_equal(evaluation.predictions, predicted_classes(predicted)));
+  EXPECT_TRUE(bitwise_equal(evaluation.labels, data.y));
+  EXPECT_DOUBLE_EQ(evaluation.accuracy, accuracy(predicted, data.y));
 }
 
 }  // namespace

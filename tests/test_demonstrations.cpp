@@ -4,7 +4,7 @@
 #include <cmath>
 #include <iostream>
 
-#include "myelin/myelin.hpp"
+#include "myelin/app.hpp"
 #include "test_util.hpp"
 
 namespace myelin {

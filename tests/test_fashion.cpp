@@ -4,7 +4,7 @@
 
 #include <iostream>
 
-#include "myelin/myelin.hpp"
+#include "myelin/app.hpp"
 
 namespace myelin {
 namespace {

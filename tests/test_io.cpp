@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "myelin/myelin.hpp"
+#include "myelin/app.hpp"
 #include "test_util.hpp"
 
 namespace myelin {

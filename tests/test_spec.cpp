@@ -3,7 +3,7 @@
 
 #include <filesystem>
 
-#include "myelin/myelin.hpp"
+#include "myelin/app.hpp"
 #include "test_util.hpp"
 
 namespace myelin {

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "myelin/myelin.hpp"
+#include "myelin/app.hpp"
 #include "test_util.hpp"
 
 namespace myelin {
@@ -212,6 +212,65 @@ TEST(Predict, ReturnsTheOutputsOfEveryRowWithoutLabels) {
     predict(m.g, logits, {{m.x, m.data.x}}, {}, 0);
   });
   EXPECT_NE(message.find("batch_size must be >= 1"), std::string::npos) << message;
+}
+
+// evaluate measures in eval mode what predict gives, batch by batch: the loss weighted by batch
+// size, the predicted classes in row order, the labels they are scored against, the accuracy.
+TEST(Evaluate, GivesTheLossPredictionsAndAccuracyOfEveryRow) {
+  Model m;  // dropout and batch norm: eval mode must turn the one off and freeze the other
+  Optimizer opt(OptimizerOptions::adam(0.01));
+  TrainOptions options;
+  options.epochs = 20;
+  Trainer t(m.g, m.loss, opt, options);
+  t.fit(m.feeds());
+  const Value logits = m.g.find("fc2");
+  EvaluateOptions what;
+  what.batch_size = 64;  // 300 rows: four full batches and one of 44
+  what.logits = logits;
+  what.labels = m.y;
+  const Evaluation ev = t.evaluate(m.feeds(), what);
+  ASSERT_EQ(ev.rows, 300);
+  const Tensor out = predict(m.g, logits, {{m.x, m.data.x}}, {}, 300);
+  EXPECT_TRUE(bitwise_equal(ev.predictions, predicted_classes(out)));
+  EXPECT_TRUE(bitwise_equal(ev.labels, m.data.y));
+  EXPECT_DOUBLE_EQ(ev.accuracy, accuracy(out, m.data.y));
+  EXPECT_GT(ev.accuracy, 0.6);
+  // The mean over all rows at once; the batched sum differs by float32 rounding only.
+  Executor whole(m.g);
+  whole.set_input(m.x, m.data.x);
+  whole.set_input(m.y, m.data.y);
+  whole.forward(Mode::kEval);
+  EXPECT_NEAR(ev.loss, whole.value(m.loss).item(), 1e-5);
+
+  what.limit = 100;
+  const Evaluation first = t.evaluate(m.feeds(), what);
+  EXPECT_EQ(first.rows, 100);
+  const std::vector<std::int64_t> all = ev.predictions.to_vector<std::int64_t>();
+  EXPECT_EQ(first.predictions.to_vector<std::int64_t>(),
+            std::vector<std::int64_t>(all.begin(), all.begin() + 100));
+  // The loss alone, for a model without a classifier's outputs.
+  const Evaluation loss_only = t.evaluate(m.feeds());
+  EXPECT_FALSE(loss_only.predictions.defined());
+  EXPECT_NEAR(loss_only.loss, ev.loss, 1e-5);  // batches of 256 instead of 64
+
+  EvaluateOptions bad = what;
+  bad.labels = logits;
+  EXPECT_NE(test::error_of([&] { t.evaluate(m.feeds(), bad); }).find("must be a graph input"),
+            std::string::npos);
+  bad = what;
+  bad.batch_size = 0;
+  EXPECT_NE(test::error_of([&] { t.evaluate(m.feeds(), bad); }).find("batch_size must be >= 1"),
+            std::string::npos);
+}
+
+TEST(Evaluate, PredictedClassesAreTheFirstLargestLogit) {
+  const Tensor logits = Tensor::from_vector<float>(Shape{3, 3}, {1, 1, 0, 0, 2, 2, -1, -3, -2});
+  EXPECT_EQ(predicted_classes(logits).to_vector<std::int64_t>(),
+            (std::vector<std::int64_t>{0, 1, 0}));
+  EXPECT_NE(test::error_of([] {
+              predicted_classes(Tensor::zeros(Shape{3}, DType::kFloat32));
+            }).find("expected logits [N, C]"),
+            std::string::npos);
 }
 
 TEST(GraphCheckpoint, SavesAndLoadsAnyGraphByParameterNames) {

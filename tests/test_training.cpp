@@ -1,7 +1,7 @@
 // Whole training runs on the CPU path.
 #include <gtest/gtest.h>
 
-#include "myelin/myelin.hpp"
+#include "myelin/app.hpp"
 #include "test_util.hpp"
 
 namespace myelin {

@@ -1,10 +1,10 @@
 #pragma once
 
-// The emulated device's stand-in for cuBLAS (cublas_v2.h): the calls the CUDA backend makes,
-// computed by a reference GEMM on the CPU in float32 (emulator/src/cublas.cpp), queued on the
-// handle's stream like a real cuBLAS kernel. Modes the engine must not use are rejected with
-// CUBLAS_STATUS_NOT_SUPPORTED: TF32 math (cublasSetMathMode, CUBLAS_COMPUTE_32F_FAST_TF32) and
-// element types other than float32.
+// The emulated device's stand-in for cuBLAS (cublas_v2.h): the calls the CUDA backend makes
+// (emulator/src/cublas.cpp), computed by a reference GEMM on the CPU in float32
+// (emulator/src/gemm.cpp), queued on the handle's stream like a real cuBLAS kernel. Modes the
+// engine must not use are rejected with CUBLAS_STATUS_NOT_SUPPORTED: TF32 math
+// (cublasSetMathMode, CUBLAS_COMPUTE_32F_FAST_TF32) and element types other than float32.
 
 #include <cstddef>
 

@@ -2,7 +2,7 @@
 
 // The emulated device's stand-in for the CUDA toolkit's cuda_runtime_api.h: the subset of the
 // runtime API the CUDA backend uses, with CUDA's signatures and error codes, implemented on the
-// CPU (emulator/src/runtime.cpp). Semantics follow the CUDA documentation: stream-ordered
+// CPU (emulator/src/runtime*.cpp). Semantics follow the CUDA documentation: stream-ordered
 // allocation from per-device pools, legacy default-stream synchronisation, pageable versus
 // pinned copies; work queued on a stream runs lazily, when the host waits for it.
 

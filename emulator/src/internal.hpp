@@ -139,6 +139,12 @@ class ApiLock {
   std::unique_lock<std::recursive_mutex> lock_;
 };
 
+std::size_t page_size();
+std::size_t round_up(std::size_t n, std::size_t to);
+
+// A device with the properties of an H100, its memory reserved as address space, all of it free.
+std::unique_ptr<Device> make_device(int index);
+
 // Sets the calling thread's last error (cudaGetLastError) and returns `code`.
 cudaError_t set_error(cudaError_t code);
 // Records a fault in device work: the message goes to stderr and last_fault().
@@ -152,12 +158,29 @@ void enqueue(StreamState& stream, Op op);
 // Executes `stream`'s work up to `seq`, and what it depends on. Returns the first fault.
 cudaError_t run_until(StreamState& stream, std::uint64_t seq);
 cudaError_t run_all(int device);
+// Takes the fault found while running a device's work, if any (reported once).
+cudaError_t take_pending(int device);
+// Waits for `stream`'s work up to `seq` as a synchronising call: counts the wait, trims the
+// device's pool, and reports a fault found in the device's work.
+cudaError_t synchronize_to(StreamState& stream, std::uint64_t seq);
 // After a synchronisation: pools above their release threshold give memory back.
 void trim_pools(int device);
 
 // Device memory access while executing work (granted for the listed devices only).
 void grant_access(const std::vector<int>& devices);
 void revoke_access();
+
+// Takes `bytes` (a multiple of kRedzone) from the device: first fit. Returns null when full.
+char* heap_take(Device& d, std::size_t bytes);
+void heap_give(Device& d, char* p, std::size_t bytes);
+// Bytes a block takes for `bytes` of user data: leading redzone, data, trailing redzone.
+std::size_t block_bytes(std::size_t bytes);
+// Marks [user, user + bytes) usable and the rest of the block's span [block, block + total)
+// as redzone. Runs with the device's memory accessible when canaries are written.
+void shape_block(char* block, std::size_t total, char* user, std::size_t bytes, bool fill);
+// Whether the redzones around [user, user + bytes) still hold the canary (always true under
+// AddressSanitizer, which reports a bad access when it happens).
+bool redzones_intact(const char* block, std::size_t total, const char* user, std::size_t bytes);
 
 // The device whose region holds `p`, or -1.
 int device_of(const void* p);

@@ -3,41 +3,44 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "myelin/executor.hpp"
 #include "myelin/export.hpp"
 #include "myelin/optimizer.hpp"
-#include "myelin/spec.hpp"
 #include "myelin/trainer.hpp"
 
 namespace myelin {
 
-// Checkpoints in safetensors. The model file holds exactly what PyTorch's state_dict() of the
-// equivalent nn.Sequential holds (names, layouts, types: num_batches_tracked is I64), so that
-// load_state_dict(strict=True) accepts it; its metadata keeps the format version, the step, the
-// epoch and anything else the caller adds (the normalisation statistics, the spec). The
-// optimizer's state and the training position go in a second file beside it.
+// Checkpoints in safetensors. A model file holds a graph's parameters and buffers by name, as
+// PyTorch's state_dict() does (a layer's are named as in PyTorch: "fc1.weight",
+// "bn.running_mean"; num_batches_tracked is I64), so that load_state_dict(strict=True) of the
+// equivalent module accepts it; its metadata keeps the format version and anything the caller
+// adds. The optimizer's state and the training position go in a second file beside it.
 
 inline constexpr const char* kCheckpointFormat = "myelin";
 inline constexpr const char* kCheckpointVersion = "1";
 
-// Writes the model's state (the executor's tensors when given: they may be on a device).
-MYELIN_API void save_model(const std::string& path, SequentialModel& model, Executor* executor,
-                           std::int64_t step, std::int64_t epoch,
-                           const std::map<std::string, std::string>& metadata = {});
-// Loads weights into the model's graph. The file must hold exactly the model's state_dict
-// entries with their shapes and types; otherwise a myelin::Error names the difference. Returns
-// the file's metadata.
-MYELIN_API std::map<std::string, std::string> load_model(const std::string& path,
-                                                         SequentialModel& model);
+// A checkpoint's entries: names and the graph's parameters and buffers they hold, in file order.
+using StateDict = std::vector<std::pair<std::string, Value>>;
+// Every parameter and buffer of the graph under its own name, in graph order.
+MYELIN_API StateDict graph_state(const Graph& graph);
 
-// Any graph's parameters and buffers by their names (its state_dict: a layer's are named as in
-// PyTorch, "fc1.weight", "bn.running_mean"), from the graph's tensors (the trained weights after
-// Trainer::fit or Executor::write_back).
+// Writes the graph's tensors of `state` (the trained weights after Trainer::fit or
+// Executor::write_back), adding the format and its version to the metadata.
+MYELIN_API void save_state(const std::string& path, const Graph& graph, const StateDict& state,
+                           const std::map<std::string, std::string>& metadata = {});
+// Loads a file holding exactly `state`'s entries (names, shapes and types) into the graph; a
+// difference is a myelin::Error naming it and saying the file "does not match" `owner`.
+// Returns the file's metadata.
+MYELIN_API std::map<std::string, std::string> load_state(const std::string& path, Graph& graph,
+                                                         const StateDict& state,
+                                                         const std::string& owner = "the graph");
+
+// save_state and load_state of graph_state(graph).
 MYELIN_API void save_graph(const std::string& path, const Graph& graph,
                            const std::map<std::string, std::string>& metadata = {});
-// Loads a file holding exactly the graph's parameters and buffers (names, shapes and types) into
-// the graph; a difference is a myelin::Error naming it. Returns the file's metadata.
 MYELIN_API std::map<std::string, std::string> load_graph(const std::string& path, Graph& graph);
 
 MYELIN_API void save_training_state(const std::string& path, const Optimizer& optimizer,

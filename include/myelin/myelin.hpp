@@ -1,20 +1,20 @@
 #pragma once
 
-// The whole public API.
+// The library core's public API: graphs, ops, executors, optimizers, training, evaluation,
+// checkpoints and file formats. The application layer built on it is myelin/app.hpp.
 #include "myelin/attrs.hpp"
+#include "myelin/batch_source.hpp"
 #include "myelin/build_info.hpp"
 #include "myelin/checkpoint.hpp"
-#include "myelin/data.hpp"
-#include "myelin/dataset.hpp"
 #include "myelin/device.hpp"
 #include "myelin/dtype.hpp"
 #include "myelin/error.hpp"
+#include "myelin/evaluate.hpp"
 #include "myelin/executor.hpp"
 #include "myelin/gradcheck.hpp"
 #include "myelin/graph.hpp"
 #include "myelin/init.hpp"
 #include "myelin/io.hpp"
-#include "myelin/metrics.hpp"
 #include "myelin/op.hpp"
 #include "myelin/optimizer.hpp"
 #include "myelin/philox.hpp"
@@ -23,6 +23,5 @@
 #include "myelin/safetensors.hpp"
 #include "myelin/schedule.hpp"
 #include "myelin/shape.hpp"
-#include "myelin/spec.hpp"
 #include "myelin/tensor.hpp"
 #include "myelin/trainer.hpp"

@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "myelin/batch_source.hpp"
+#include "myelin/evaluate.hpp"
 #include "myelin/executor.hpp"
 #include "myelin/export.hpp"
 #include "myelin/graph.hpp"
@@ -56,30 +58,6 @@ struct EpochInfo {
   double samples_per_second = 0.0;
 };
 
-// Where training rows come from. The Trainer asks for mini-batches by row index; a source binds
-// them to the graph's inputs (and may transform them on the way: gather compact uint8 images and
-// normalise them, say).
-class MYELIN_API BatchSource {
- public:
-  virtual ~BatchSource();
-  virtual std::int64_t rows() const = 0;
-  // Binds rows indices[0..count) as one batch with executor.set_input.
-  virtual void bind(Executor& executor, const std::int64_t* indices, std::int64_t count) = 0;
-};
-
-// Tensors with the same number of rows, one per graph input, gathered row by row.
-class MYELIN_API TensorSource : public BatchSource {
- public:
-  explicit TensorSource(const Graph& graph, std::vector<std::pair<Value, Tensor>> data);
-  std::int64_t rows() const override { return rows_; }
-  void bind(Executor& executor, const std::int64_t* indices, std::int64_t count) override;
-
- private:
-  std::vector<std::pair<Value, Tensor>> data_;
-  std::vector<Tensor> buffers_;
-  std::int64_t rows_ = 0;
-};
-
 // The mini-batch training loop: shuffling, batching, gradient accumulation, clipping, the
 // learning-rate schedule, and callbacks per update and per epoch.
 class MYELIN_API Trainer {
@@ -91,9 +69,12 @@ class MYELIN_API Trainer {
   // graph holds the trained parameters and buffers, on every device (see Executor).
   void fit(const std::vector<std::pair<Value, Tensor>>& data);
   void fit(BatchSource& source);
-  // Mean of the loss over `data` in eval mode (batches weighted by their size).
-  double evaluate(const std::vector<std::pair<Value, Tensor>>& data, std::int64_t batch_size = 0);
-  double evaluate(BatchSource& source, std::int64_t batch_size = 0);
+  // The loss over `data` in eval mode on the trainer's executor (the weights as trained so
+  // far), and with options.logits and options.labels the predictions and accuracy: see
+  // myelin::evaluate.
+  Evaluation evaluate(const std::vector<std::pair<Value, Tensor>>& data,
+                      const EvaluateOptions& options = {});
+  Evaluation evaluate(BatchSource& source, const EvaluateOptions& options = {});
 
   std::function<void(const StepInfo&)> on_step;
   std::function<void(const EpochInfo&)> on_epoch;
@@ -116,12 +97,5 @@ class MYELIN_API Trainer {
   TrainPosition position_;
   bool stop_ = false;
 };
-
-// The values of `output` for every row of `inputs` (only the inputs it depends on: no labels),
-// in eval mode, in batches of `batch_size`, on options.device, stacked into a host tensor whose
-// first dimension is the rows. It reads the graph's weights: the trained ones after fit().
-MYELIN_API Tensor predict(Graph& graph, Value output,
-                          const std::vector<std::pair<Value, Tensor>>& inputs,
-                          const ExecutorOptions& options = {}, std::int64_t batch_size = 256);
 
 }  // namespace myelin

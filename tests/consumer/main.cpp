@@ -1,6 +1,6 @@
-// Trains a two-layer graph through the installed libmyelin.so, as a user would: an executor
-// loop, the Trainer, predict, graph checkpoints, the op table, and a myelin::Error thrown inside
-// the library.
+// Trains a two-layer graph through the installed libmyelin.so and the core's headers only, as a
+// user would: an executor loop, the Trainer, evaluate, predict, graph checkpoints, the op table,
+// and a myelin::Error thrown inside the library.
 #include <myelin/myelin.hpp>
 
 #include <cstdio>
@@ -8,7 +8,18 @@
 
 int main() {
   myelin::Graph g(1);
-  const myelin::Dataset data = myelin::make_spirals(50, 2, 0.5, 0.0, 1);
+  // Two classes split by a circle: points inside radius 0.8 (half of the square) are class 1.
+  struct {
+    myelin::Tensor x = myelin::Tensor::empty(myelin::Shape{100, 2}, myelin::DType::kFloat32);
+    myelin::Tensor y = myelin::Tensor::empty(myelin::Shape{100}, myelin::DType::kInt64);
+  } data;
+  myelin::Rng rng(3);
+  for (int i = 0; i < 100; ++i) {
+    const double a = rng.uniform(-1, 1), b = rng.uniform(-1, 1);
+    data.x.data<float>()[2 * i] = static_cast<float>(a);
+    data.x.data<float>()[2 * i + 1] = static_cast<float>(b);
+    data.y.data<std::int64_t>()[i] = a * a + b * b < 0.64 ? 1 : 0;
+  }
   const myelin::Value x = g.input("x", myelin::Shape{100, 2});
   const myelin::Value y = g.input("y", myelin::Shape{100}, myelin::DType::kInt64);
   const myelin::Value h = g.relu(g.linear_layer(x, 16, {}, "hidden"));
@@ -16,7 +27,7 @@ int main() {
   const myelin::Value loss = g.softmax_cross_entropy(logits, y);
 
   if (data.x.shape() != myelin::Shape{100, 2}) {  // Shape's operators are part of the API too
-    std::printf("consumer: spirals of shape %s\n", data.x.shape().str().c_str());
+    std::printf("consumer: data of shape %s\n", data.x.shape().str().c_str());
     return 1;
   }
   myelin::Executor exec(g);
@@ -47,6 +58,18 @@ int main() {
   const double acc = myelin::accuracy(predicted, data.y);
   std::printf("consumer: accuracy after fit %.3f\n", acc);
   if (predicted.shape() != myelin::Shape{100, 2} || !(acc > 0.6)) return 1;
+  myelin::EvaluateOptions what;
+  what.logits = logits;
+  what.labels = y;
+  const myelin::Evaluation evaluation = trainer.evaluate({{x, data.x}, {y, data.y}}, what);
+  std::printf("consumer: evaluate: loss %.4f, accuracy %.3f\n", evaluation.loss,
+              evaluation.accuracy);
+  if (evaluation.rows != 100 || evaluation.accuracy != acc ||
+      evaluation.predictions.to_vector<std::int64_t>() !=
+          myelin::predicted_classes(predicted).to_vector<std::int64_t>()) {
+    std::printf("consumer: evaluate disagrees with predict\n");
+    return 1;
+  }
 
   // A checkpoint of the graph by parameter names, into a graph built the same way.
   const std::string path =

@@ -9,5 +9,8 @@ execute_process(COMMAND "${CMAKE_COMMAND}" -S "${CONSUMER_SOURCE_DIR}" -B "${WOR
   COMMAND_ERROR_IS_FATAL ANY)
 execute_process(COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}/build" COMMAND_ERROR_IS_FATAL ANY)
 # Run with an empty library path: the installed library must find its dependencies by itself.
-execute_process(COMMAND "${CMAKE_COMMAND}" -E env --unset=LD_LIBRARY_PATH "${WORK_DIR}/build/consumer"
-  COMMAND_ERROR_IS_FATAL ANY)
+foreach(program consumer consumer_app)
+  execute_process(COMMAND "${CMAKE_COMMAND}" -E env --unset=LD_LIBRARY_PATH
+                          "${WORK_DIR}/build/${program}"
+    COMMAND_ERROR_IS_FATAL ANY)
+endforeach()

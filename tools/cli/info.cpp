@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "myelin/myelin.hpp"
+#include "myelin/app.hpp"
 
 namespace myelin::cli {
 

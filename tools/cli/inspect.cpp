@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "commands.hpp"
-#include "myelin/myelin.hpp"
+#include "myelin/app.hpp"
 
 namespace myelin::cli {
 

@@ -5,7 +5,7 @@
 #include <map>
 
 #include "commands.hpp"
-#include "myelin/myelin.hpp"
+#include "myelin/app.hpp"
 
 namespace myelin::cli {
 

@@ -1,6 +1,5 @@
 #include "session.hpp"
 
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -30,22 +29,16 @@ SplitResult evaluate_split(Executor& executor, const SequentialModel& model, con
                            std::int64_t limit) {
   SplitResult result;
   result.confusion = ConfusionMatrix(model.classes);
-  const std::int64_t rows = limit > 0 ? std::min(limit, split.rows()) : split.rows();
+  if (split.rows() == 0) return result;  // an empty dev split (dev_size 0)
   SplitSource source(split, normalization, model.input, model.labels);
-  std::vector<std::int64_t> indices(static_cast<std::size_t>(batch_size));
-  double total = 0.0;
-  for (std::int64_t begin = 0; begin < rows; begin += batch_size) {
-    const std::int64_t count = std::min(batch_size, rows - begin);
-    for (std::int64_t i = 0; i < count; ++i) indices[static_cast<std::size_t>(i)] = begin + i;
-    source.bind(executor, indices.data(), count);
-    executor.forward(Mode::kEval);
-    total += executor.value(model.loss).item() * static_cast<double>(count);
-    Tensor labels = Tensor::empty(Shape{count}, DType::kInt64);
-    std::memcpy(labels.raw(), split.labels.data<std::int64_t>() + begin,
-                static_cast<std::size_t>(count) * sizeof(std::int64_t));
-    result.confusion.add(executor.value(model.logits), labels);
-  }
-  result.loss = rows > 0 ? total / static_cast<double>(rows) : 0.0;
+  EvaluateOptions options;
+  options.batch_size = batch_size;
+  options.limit = limit;
+  options.logits = model.logits;
+  options.labels = model.labels;
+  const Evaluation evaluation = evaluate(executor, model.loss, source, options);
+  result.loss = evaluation.loss;
+  result.confusion.add_predictions(evaluation.predictions, evaluation.labels);
   return result;
 }
 

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "myelin/myelin.hpp"
+#include "myelin/app.hpp"
 
 namespace myelin::cli {
 
@@ -17,8 +17,8 @@ struct SplitResult {
   ConfusionMatrix confusion{1};
 };
 
-// Loss and confusion matrix of a split in eval mode (at most `limit` rows; 0: all), batch by
-// batch through an executor that computes the model's loss.
+// Loss and confusion matrix of a split in eval mode (at most `limit` rows; 0: all), through an
+// executor that computes the model's loss (myelin::evaluate).
 SplitResult evaluate_split(Executor& executor, const SequentialModel& model, const Split& split,
                            const Normalization& normalization, std::int64_t batch_size,
                            std::int64_t limit = 0);

@@ -1,5 +1,7 @@
 #pragma once
 
+// Generated data for examples and tests: the spirals classification problem.
+
 #include <cstdint>
 
 #include "myelin/export.hpp"
@@ -18,9 +20,5 @@ struct Dataset {
 // a seed.
 MYELIN_API Dataset make_spirals(std::int64_t points_per_class, std::int64_t classes = 2,
                                 double turns = 1.5, double noise = 0.02, std::uint64_t seed = 0);
-
-// Share of rows whose largest logit is at the label's index. logits [N, C] floating, labels
-// [N] int32/int64.
-MYELIN_API double accuracy(const Tensor& logits, const Tensor& labels);
 
 }  // namespace myelin

@@ -1,8 +1,8 @@
 // Specs as models: the layer types a spec may use, the default model, and building a spec's
 // stack of layers into a graph named as PyTorch's nn.Sequential.
+#include "myelin/app/spec.hpp"
 #include "myelin/error.hpp"
 #include "myelin/op.hpp"
-#include "myelin/spec.hpp"
 
 namespace myelin {
 

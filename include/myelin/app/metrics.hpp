@@ -16,6 +16,9 @@ class MYELIN_API ConfusionMatrix {
 
   // Adds the argmax predictions of logits [N, C] (host or device) against labels [N].
   void add(const Tensor& logits, const Tensor& labels);
+  // Adds predicted classes [N] against labels [N] (integers: an Evaluation's predictions and
+  // labels, say).
+  void add_predictions(const Tensor& predictions, const Tensor& labels);
   void add(std::int64_t truth, std::int64_t predicted);
 
   std::int64_t classes() const { return classes_; }

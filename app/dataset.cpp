@@ -1,4 +1,4 @@
-#include "myelin/dataset.hpp"
+#include "myelin/app/dataset.hpp"
 
 #include <algorithm>
 #include <cmath>

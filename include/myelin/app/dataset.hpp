@@ -4,10 +4,10 @@
 #include <string>
 #include <vector>
 
+#include "myelin/app/spec.hpp"
+#include "myelin/batch_source.hpp"
 #include "myelin/export.hpp"
-#include "myelin/spec.hpp"
 #include "myelin/tensor.hpp"
-#include "myelin/trainer.hpp"
 
 namespace myelin {
 

@@ -1,4 +1,5 @@
-#include "myelin/spec.hpp"
+// Reading model specs: strict JSON with errors that name the field.
+#include "myelin/app/spec.hpp"
 
 #include <cmath>
 #include <fstream>
@@ -215,10 +216,6 @@ AttrValue parse_attr(const Fields& f, const AttrSpec& spec) {
   return value;
 }
 
-Json attr_json(const AttrValue& value) {
-  return std::visit([](const auto& v) { return Json(v); }, value);
-}
-
 LayerSpec parse_layer(const Json& j, const std::string& path, const std::string& source) {
   if (!j.is_object()) {
     throw SpecError(source + ": " + path +
@@ -340,41 +337,6 @@ DataSpec parse_data(const Json& j, const std::string& source) {
   return d;
 }
 
-std::string init_json(const Init& init) {
-  Json j;
-  switch (init.kind) {
-    case Init::Kind::kZeros:
-      j = {{"type", "zeros"}};
-      break;
-    case Init::Kind::kConstant:
-      j = {{"type", "constant"}, {"value", init.a}};
-      break;
-    case Init::Kind::kUniform:
-      j = {{"type", "uniform"}, {"low", init.a}, {"high", init.b}};
-      break;
-    case Init::Kind::kNormal:
-      j = {{"type", "normal"}, {"mean", init.a}, {"std", init.b}};
-      break;
-    case Init::Kind::kXavierUniform:
-      j = {{"type", "xavier_uniform"}, {"gain", init.gain}};
-      break;
-    case Init::Kind::kXavierNormal:
-      j = {{"type", "xavier_normal"}, {"gain", init.gain}};
-      break;
-    case Init::Kind::kKaimingUniform:
-    case Init::Kind::kKaimingNormal: {
-      static const char* const names[] = {"linear", "sigmoid", "tanh", "relu", "leaky_relu"};
-      j = {
-          {"type", init.kind == Init::Kind::kKaimingUniform ? "kaiming_uniform" : "kaiming_normal"},
-          {"nonlinearity", names[static_cast<int>(init.nonlinearity)]},
-          {"a", init.negative_slope},
-          {"mode", init.mode == FanMode::kFanIn ? "fan_in" : "fan_out"}};
-      break;
-    }
-  }
-  return j.dump();
-}
-
 }  // namespace
 
 ModelSpec parse_model_spec(const std::string& text, const std::string& source) {
@@ -459,73 +421,6 @@ ModelSpec read_model_spec(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return parse_model_spec(text.str(), path);
-}
-
-std::string model_spec_json(const ModelSpec& spec) {
-  Json layers = Json::array();
-  for (const LayerSpec& l : spec.layers) {
-    Json j = {{"type", l.type}};
-    if (l.type == "linear") {
-      j["out"] = l.out;
-      if (l.in != 0) j["in"] = l.in;
-      j["bias"] = l.bias;
-      if (l.weight_init) j["init"] = Json::parse(init_json(*l.weight_init));
-      if (l.bias_init) j["bias_init"] = Json::parse(init_json(*l.bias_init));
-    } else {
-      for (const auto& [name, value] : l.attrs.items()) j[name] = attr_json(value);
-    }
-    layers.push_back(j);
-  }
-  const OptimizerOptions& o = spec.optimizer;
-  const Json optimizer = {{"type", optimizer_kind_name(o.kind)},
-                          {"lr", o.lr},
-                          {"momentum", o.momentum},
-                          {"alpha", o.alpha},
-                          {"beta1", o.beta1},
-                          {"beta2", o.beta2},
-                          {"eps", o.eps},
-                          {"lr_decay", o.lr_decay},
-                          {"initial_accumulator", o.initial_accumulator},
-                          {"centered", o.centered},
-                          {"amsgrad", o.amsgrad},
-                          {"l2", o.l2},
-                          {"weight_decay", o.weight_decay}};
-  const LrSchedule& s = spec.schedule;
-  static const char* const kinds[] = {"constant", "step", "exponential", "inverse_time", "cosine"};
-  const Json schedule = {{"type", kinds[static_cast<int>(s.kind)]},
-                         {"gamma", s.gamma},
-                         {"step_epochs", s.step_epochs},
-                         {"decay_rate", s.decay_rate},
-                         {"epochs", s.cosine_epochs},
-                         {"min_factor", s.min_factor},
-                         {"warmup_steps", s.warmup_steps},
-                         {"per_step", s.per_step}};
-  const DataSpec& d = spec.data;
-  Json data = {{"format", d.format},
-               {"dev_size", d.dev_size},
-               {"limit", d.limit},
-               {"normalize", d.normalize}};
-  if (d.format == "csv") {
-    data["train_csv"] = d.train_csv;
-    data["test_csv"] = d.test_csv;
-    data["label_column"] = d.label_column;
-  } else {
-    data["train_features"] = d.train_features;
-    data["train_labels"] = d.train_labels;
-    data["test_features"] = d.test_features;
-    data["test_labels"] = d.test_labels;
-  }
-  const Json root = {{"layers", layers},
-                     {"optimizer", optimizer},
-                     {"schedule", schedule},
-                     {"clip_norm", spec.clip_norm},
-                     {"clip_value", spec.clip_value},
-                     {"batch_size", spec.batch_size},
-                     {"epochs", spec.epochs},
-                     {"seed", spec.seed},
-                     {"device", spec.device},
-                     {"data", data}};
-  return root.dump(2) + "\n";
 }
 
 }  // namespace myelin

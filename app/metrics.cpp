@@ -1,9 +1,10 @@
-#include "myelin/metrics.hpp"
+#include "myelin/app/metrics.hpp"
 
 #include <cstdio>
 #include <sstream>
 
 #include "myelin/error.hpp"
+#include "myelin/evaluate.hpp"
 
 namespace myelin {
 
@@ -20,23 +21,22 @@ void ConfusionMatrix::add(std::int64_t truth, std::int64_t predicted) {
 }
 
 void ConfusionMatrix::add(const Tensor& logits, const Tensor& labels) {
-  if (logits.shape().rank() != 2 || logits.shape()[1] != classes_ ||
-      labels.shape() != Shape{logits.shape()[0]}) {
-    fail("confusion matrix: expected logits [N, ", classes_, "] and labels [N], got ",
-         logits.shape().str(), " and ", labels.shape().str());
+  if (logits.shape().rank() != 2 || logits.shape()[1] != classes_) {
+    fail("confusion matrix: expected logits [N, ", classes_, "], got ", logits.shape().str());
   }
-  const std::vector<float> z = logits.to_vector<float>();
+  add_predictions(predicted_classes(logits), labels);
+}
+
+void ConfusionMatrix::add_predictions(const Tensor& predictions, const Tensor& labels) {
+  if (predictions.shape().rank() != 1 || labels.shape() != predictions.shape() ||
+      is_floating(predictions.dtype()) || is_floating(labels.dtype())) {
+    fail("confusion matrix: expected integer predictions [N] and labels [N], got ",
+         dtype_name(predictions.dtype()), " ", predictions.shape().str(), " and ",
+         dtype_name(labels.dtype()), " ", labels.shape().str());
+  }
+  const std::vector<std::int64_t> p = predictions.to_vector<std::int64_t>();
   const std::vector<std::int64_t> y = labels.to_vector<std::int64_t>();
-  const std::int64_t n = logits.shape()[0];
-  for (std::int64_t r = 0; r < n; ++r) {
-    std::int64_t best = 0;
-    for (std::int64_t c = 1; c < classes_; ++c) {
-      if (z[static_cast<std::size_t>(r * classes_ + c)] >
-          z[static_cast<std::size_t>(r * classes_ + best)])
-        best = c;
-    }
-    add(y[static_cast<std::size_t>(r)], best);
-  }
+  for (std::size_t r = 0; r < p.size(); ++r) add(y[r], p[r]);
 }
 
 std::int64_t ConfusionMatrix::count(std::int64_t truth, std::int64_t predicted) const {

@@ -1,11 +1,10 @@
-#include "myelin/data.hpp"
+// The spirals data set.
+#include "myelin/app/spirals.hpp"
 
 #include <cmath>
 
 #include "myelin/error.hpp"
 #include "myelin/random.hpp"
-
-#include "backends/backend.hpp"
 
 namespace myelin {
 
@@ -38,36 +37,6 @@ Dataset make_spirals(std::int64_t points_per_class, std::int64_t classes, double
     }
   }
   return d;
-}
-
-double accuracy(const Tensor& logits, const Tensor& labels) {
-  if (logits.shape().rank() != 2 || labels.shape() != Shape{logits.shape()[0]}) {
-    fail("accuracy: expected logits [N, C] and labels [N], got ", logits.shape().str(), " and ",
-         labels.shape().str());
-  }
-  const std::int64_t n = logits.shape()[0];
-  const std::int64_t classes = logits.shape()[1];
-  if (n == 0) return 0.0;
-  if (labels.dtype() != DType::kInt64 && labels.dtype() != DType::kInt32) {
-    fail("accuracy: labels must be int32 or int64, got ", dtype_name(labels.dtype()));
-  }
-  if (logits.device().is_cuda()) {  // counted on the device, only the count comes back
-    return static_cast<double>(backend::count_correct_on_device(logits, labels)) /
-           static_cast<double>(n);
-  }
-  const std::vector<double> z = logits.to_vector<double>();
-  const std::vector<std::int64_t> y = labels.to_vector<std::int64_t>();
-  std::int64_t correct = 0;
-  for (std::int64_t r = 0; r < n; ++r) {
-    std::int64_t best = 0;
-    for (std::int64_t c = 1; c < classes; ++c) {
-      if (z[static_cast<std::size_t>(r * classes + c)] >
-          z[static_cast<std::size_t>(r * classes + best)])
-        best = c;
-    }
-    correct += best == y[static_cast<std::size_t>(r)] ? 1 : 0;
-  }
-  return static_cast<double>(correct) / static_cast<double>(n);
 }
 
 }  // namespace myelin

@@ -1,0 +1,105 @@
+// The reference GEMM of cuBLAS and cuBLASLt on the emulated device: float32, queued on the stream
+// like a library kernel. Each product is a sum over k in eight interleaved partial sums, added
+// at the end: a fixed order, different from OpenBLAS's, as cuBLAS's is, so GPU-versus-CPU tests
+// see real rounding differences. Operand extents are checked against their allocations when the
+// GEMM runs (a wrong leading dimension is a fault naming the operand, not a silent wrong read).
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gemm.hpp"
+#include "internal.hpp"
+
+namespace myelin::emu::detail {
+
+namespace {
+
+// Bytes of a column-major rows x cols matrix with leading dimension ld.
+std::size_t extent(std::int64_t rows, std::int64_t cols, std::int64_t ld) {
+  if (rows == 0 || cols == 0) return 0;
+  return static_cast<std::size_t>((cols - 1) * ld + rows) * sizeof(float);
+}
+
+cudaError_t check_operand(const Gemm& g, const char* name, const void* p, std::int64_t rows,
+                          std::int64_t cols, std::int64_t ld, int device) {
+  const std::size_t bytes = extent(rows, cols, ld);
+  if (bytes == 0) return cudaSuccess;
+  const Allocation* a = find_allocation(p, bytes);
+  if (a != nullptr && a->device == device) return cudaSuccess;
+  std::ostringstream m;
+  m << g.routine << ": operand " << name << " (" << rows << " x " << cols << ", ld " << ld << ", "
+    << bytes << " bytes at " << p << ") is not inside one allocation of cuda:" << device;
+  return fault(cudaErrorIllegalAddress, m.str());
+}
+
+cudaError_t run_gemm(const Gemm& g, int device) {
+  const std::int64_t arows = g.ta ? g.k : g.m, acols = g.ta ? g.m : g.k;
+  const std::int64_t brows = g.tb ? g.n : g.k, bcols = g.tb ? g.k : g.n;
+  cudaError_t e = check_operand(g, "A", g.a, arows, acols, g.lda, device);
+  if (e == cudaSuccess) e = check_operand(g, "B", g.b, brows, bcols, g.ldb, device);
+  if (e == cudaSuccess && g.beta != 0.0f) {
+    e = check_operand(g, "C", g.c, g.m, g.n, g.ldc, device);
+  }
+  if (e == cudaSuccess) e = check_operand(g, "D", g.d, g.m, g.n, g.ldd, device);
+  if (e == cudaSuccess && g.bias != nullptr &&
+      find_allocation(g.bias, g.m * sizeof(float)) == nullptr) {
+    e = fault(cudaErrorIllegalAddress,
+              std::string(g.routine) + ": the bias vector is not inside one device allocation");
+  }
+  if (e != cudaSuccess) return e;
+  // op(A) by rows and op(B) by columns, contiguous in k.
+  std::vector<float> arow(static_cast<std::size_t>(g.m * g.k)),
+      bcol(static_cast<std::size_t>(g.n * g.k));
+  for (std::int64_t i = 0; i < g.m; ++i) {
+    for (std::int64_t p = 0; p < g.k; ++p) {
+      arow[static_cast<std::size_t>(i * g.k + p)] = g.ta ? g.a[p + i * g.lda] : g.a[i + p * g.lda];
+    }
+  }
+  for (std::int64_t j = 0; j < g.n; ++j) {
+    for (std::int64_t p = 0; p < g.k; ++p) {
+      bcol[static_cast<std::size_t>(j * g.k + p)] = g.tb ? g.b[j + p * g.ldb] : g.b[p + j * g.ldb];
+    }
+  }
+  for (std::int64_t j = 0; j < g.n; ++j) {
+    const float* bj = bcol.data() + j * g.k;
+    for (std::int64_t i = 0; i < g.m; ++i) {
+      const float* ai = arow.data() + i * g.k;
+      float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      std::int64_t p = 0;
+      for (; p + 8 <= g.k; p += 8) {
+        for (int l = 0; l < 8; ++l) lanes[l] += ai[p + l] * bj[p + l];
+      }
+      for (; p < g.k; ++p) lanes[p % 8] += ai[p] * bj[p];
+      const float dot = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) +
+                        ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+      float out = g.alpha * dot;
+      if (g.beta != 0.0f) out += g.beta * g.c[i + j * g.ldc];
+      if (g.bias != nullptr) out += g.bias[i];
+      g.d[i + j * g.ldd] = out;
+    }
+  }
+  return cudaSuccess;
+}
+
+}  // namespace
+
+cublasStatus_t queue_gemm(const Gemm& g, int device, cudaStream_t stream) {
+  ApiLock lock;
+  StreamPtr s = resolve_stream(stream);
+  if (!s) return CUBLAS_STATUS_INVALID_VALUE;
+  if (s->device != device || current_device() != device) {
+    fault(cudaErrorInvalidResourceHandle,
+          std::string(g.routine) + ": the handle belongs to cuda:" + std::to_string(device) +
+              " but cuda:" + std::to_string(current_device()) + " is current");
+    return CUBLAS_STATUS_EXECUTION_FAILED;
+  }
+  ++emulator().counters.launches;
+  count_work(g.routine);
+  Op op;
+  op.devices.push_back(device);
+  op.run = [g, device]() { return g.m == 0 || g.n == 0 ? cudaSuccess : run_gemm(g, device); };
+  enqueue(*s, std::move(op));
+  return CUBLAS_STATUS_SUCCESS;
+}
+
+}  // namespace myelin::emu::detail

@@ -1,0 +1,177 @@
+// Streams of the emulated runtime: work queued in order, with the legacy default stream's implicit
+// synchronisation, and executed lazily (when the host waits for it, after the work it depends
+// on in other streams); the stream API.
+#include <algorithm>
+#include <memory>
+
+#include "internal.hpp"
+
+namespace myelin::emu::detail {
+
+StreamPtr resolve_stream(cudaStream_t stream) {
+  Emulator& e = emulator();
+  if (stream == nullptr || stream == cudaStreamLegacy || stream == cudaStreamPerThread) {
+    Device* d = device_at(current_device());
+    return d != nullptr ? d->legacy : nullptr;
+  }
+  auto it = e.streams.find(stream);
+  return it == e.streams.end() ? nullptr : it->second;
+}
+
+void enqueue(StreamState& s, Op op) {
+  Device& d = *device_at(s.device);
+  op.seq = ++s.enqueued;
+  // Legacy default-stream semantics: the legacy stream waits for every blocking stream of its
+  // device, and blocking streams wait for the legacy stream.
+  if (s.legacy) {
+    for (const auto& weak : d.streams) {
+      if (StreamPtr other = weak.lock()) {
+        if (!other->non_blocking && other->enqueued > other->completed) {
+          op.deps.emplace_back(other, other->enqueued);
+        }
+      }
+    }
+  } else if (!s.non_blocking && d.legacy->enqueued > d.legacy->completed) {
+    op.deps.emplace_back(d.legacy, d.legacy->enqueued);
+  }
+  s.pending.push_back(std::move(op));
+}
+
+cudaError_t run_until(StreamState& s, std::uint64_t seq) {
+  cudaError_t first = cudaSuccess;
+  while (s.completed < seq && !s.pending.empty()) {
+    Op op = std::move(s.pending.front());
+    s.pending.pop_front();
+    for (auto& [other, other_seq] : op.deps) {
+      if (other->completed < other_seq) {
+        const cudaError_t e = run_until(*other, other_seq);
+        if (first == cudaSuccess) first = e;
+      }
+    }
+    grant_access(op.devices);
+    const cudaError_t e = op.run();
+    s.completed = op.seq;
+    if (e != cudaSuccess) {
+      if (first == cudaSuccess) first = e;
+      Device* d = device_at(s.device);
+      if (d != nullptr && d->pending_error == cudaSuccess) d->pending_error = e;
+    }
+  }
+  return first;
+}
+
+cudaError_t run_all(int device) {
+  Device* d = device_at(device);
+  cudaError_t first = run_until(*d->legacy, d->legacy->enqueued);
+  for (const auto& weak : d->streams) {
+    if (StreamPtr s = weak.lock()) {
+      const cudaError_t e = run_until(*s, s->enqueued);
+      if (first == cudaSuccess) first = e;
+    }
+  }
+  return first;
+}
+
+cudaError_t take_pending(int device) {
+  Device* d = device_at(device);
+  if (d == nullptr) return cudaSuccess;
+  const cudaError_t e = d->pending_error;
+  d->pending_error = cudaSuccess;
+  return e;
+}
+
+cudaError_t synchronize_to(StreamState& s, std::uint64_t seq) {
+  ++emulator().counters.blocking_waits;
+  cudaError_t e = run_until(s, seq);
+  const cudaError_t pending = take_pending(s.device);
+  if (e == cudaSuccess) e = pending;
+  trim_pools(s.device);
+  return e;
+}
+
+}  // namespace myelin::emu::detail
+
+using namespace myelin::emu::detail;
+
+// ---- streams ------------------------------------------------------------------------------------
+
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned int flags) {
+  ApiLock lock;
+  if (stream == nullptr || (flags & ~static_cast<unsigned>(cudaStreamNonBlocking)) != 0) {
+    return set_error(cudaErrorInvalidValue);
+  }
+  auto s = std::make_shared<StreamState>();
+  s->device = current_device();
+  s->non_blocking = (flags & cudaStreamNonBlocking) != 0;
+  Emulator& e = emulator();
+  device_at(s->device)->streams.push_back(s);
+  e.streams[s.get()] = s;
+  *stream = reinterpret_cast<cudaStream_t>(s.get());
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamCreate(cudaStream_t* stream) {
+  return cudaStreamCreateWithFlags(stream, cudaStreamDefault);
+}
+
+cudaError_t cudaStreamDestroy(cudaStream_t stream) {
+  ApiLock lock;
+  Emulator& e = emulator();
+  auto it = e.streams.find(stream);
+  if (it == e.streams.end()) return set_error(cudaErrorInvalidResourceHandle);
+  StreamPtr s = it->second;
+  // The work already queued still runs (cudaStreamDestroy returns at once and the device
+  // finishes it): here, now.
+  cudaError_t err = run_until(*s, s->enqueued);
+  e.streams.erase(it);
+  auto& list = device_at(s->device)->streams;
+  list.erase(std::remove_if(list.begin(), list.end(),
+                            [&](const std::weak_ptr<StreamState>& w) {
+                              const StreamPtr p = w.lock();
+                              return !p || p == s;
+                            }),
+             list.end());
+  return set_error(err);
+}
+
+cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
+  ApiLock lock;
+  StreamPtr s = resolve_stream(stream);
+  if (!s) return set_error(cudaErrorInvalidResourceHandle);
+  return set_error(synchronize_to(*s, s->enqueued));
+}
+
+cudaError_t cudaStreamQuery(cudaStream_t stream) {
+  ApiLock lock;
+  StreamPtr s = resolve_stream(stream);
+  if (!s) return set_error(cudaErrorInvalidResourceHandle);
+  ++emulator().counters.event_queries;
+  cudaError_t e = run_until(*s, s->enqueued);
+  const cudaError_t pending = take_pending(s->device);
+  if (e == cudaSuccess) e = pending;
+  return set_error(e);
+}
+
+cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned int flags) {
+  ApiLock lock;
+  StreamPtr s = resolve_stream(stream);
+  if (!s) return set_error(cudaErrorInvalidResourceHandle);
+  Emulator& e = emulator();
+  auto it = e.events.find(event);
+  if (it == e.events.end() || flags != 0) return set_error(cudaErrorInvalidResourceHandle);
+  const EventState& ev = *it->second;
+  if (!ev.stream) return cudaSuccess;  // never recorded: nothing to wait for
+  Op op;
+  op.deps.emplace_back(ev.stream, ev.seq);
+  op.run = [] { return cudaSuccess; };
+  enqueue(*s, std::move(op));
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamGetFlags(cudaStream_t stream, unsigned int* flags) {
+  ApiLock lock;
+  StreamPtr s = resolve_stream(stream);
+  if (!s || flags == nullptr) return set_error(cudaErrorInvalidValue);
+  *flags = s->non_blocking ? cudaStreamNonBlocking : cudaStreamDefault;
+  return cudaSuccess;
+}
