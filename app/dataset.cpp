@@ -201,6 +201,11 @@ SplitSource::SplitSource(const Split& split, const Normalization& normalization,
 }
 
 void SplitSource::bind(Executor& executor, const std::int64_t* indices, std::int64_t count) {
+  for (std::int64_t r = 0; r < count; ++r) {
+    if (indices[r] < 0 || indices[r] >= split_.rows()) {
+      fail("data: row ", indices[r], " asked for, but the split has ", split_.rows(), " rows");
+    }
+  }
   const std::int64_t cols = split_.features.shape()[1];
   if (!x_.defined() || x_.shape()[0] != count) {
     x_ = Tensor::empty(Shape{count, cols}, DType::kFloat32);

@@ -2,6 +2,7 @@
 #include "myelin/app/spec.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -83,9 +84,26 @@ class Fields {
     if (!v.is_number_integer()) {
       error(key, "expected an integer in [", lo, ", ", hi, "], got ", json_type(v), " ", v.dump());
     }
+    // Above 2^63 - 1 the value is only readable unsigned: print it as written.
+    if (v.is_number_unsigned() &&
+        v.get<std::uint64_t>() >
+            static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      error(key, "expected an integer in [", lo, ", ", hi, "], got ", v.get<std::uint64_t>());
+    }
     const std::int64_t i = v.get<std::int64_t>();
     if (i < lo || i > hi) error(key, "expected an integer in [", lo, ", ", hi, "], got ", i);
     return i;
+  }
+
+  // An unsigned 64-bit integer (seeds take every value).
+  std::uint64_t unsigned_integer(const std::string& key, std::uint64_t fallback) const {
+    if (!has(key)) return fallback;
+    const Json& v = at(key);
+    if (!v.is_number_unsigned()) {
+      error(key, "expected an integer in [0, ", std::numeric_limits<std::uint64_t>::max(),
+            "], got ", json_type(v), " ", v.dump());
+    }
+    return v.get<std::uint64_t>();
   }
 
   bool boolean(const std::string& key, bool fallback) const {
@@ -340,13 +358,10 @@ DataSpec parse_data(const Json& j, const std::string& source) {
 }  // namespace
 
 ModelSpec parse_model_spec(const std::string& text, const std::string& source) {
-  Json root;
-  try {
-    root = Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    // Report a line and column, not nlohmann's byte offset.
+  // Line and column of a byte offset, for messages.
+  auto position = [&](std::size_t byte) {
     std::size_t line = 1, column = 1;
-    for (std::size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
+    for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
       if (text[i] == '\n') {
         ++line;
         column = 1;
@@ -354,21 +369,39 @@ ModelSpec parse_model_spec(const std::string& text, const std::string& source) {
         ++column;
       }
     }
+    return source + ":" + std::to_string(line) + ":" + std::to_string(column);
+  };
+  Json root;
+  try {
+    root = Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    // nlohmann's message after its "[json.exception...] parse error at ...: " prefix.
     std::string what = e.what();
-    const std::size_t colon = what.rfind(": ");
-    if (colon != std::string::npos) what = what.substr(colon + 2);
-    throw SpecError(source + ":" + std::to_string(line) + ":" + std::to_string(column) +
-                    ": malformed JSON: " + what);
+    const std::size_t at = what.find(": ", what.find("parse error"));
+    if (at != std::string::npos) what = what.substr(at + 2);
+    throw SpecError(position(e.byte == 0 ? 0 : e.byte - 1) + ": malformed JSON: " + what);
+  } catch (const Json::out_of_range& e) {
+    // A number no double holds (1e999): nlohmann names it as "... parsing '1e999'".
+    std::string what = e.what();
+    const std::size_t open = what.find('\''), close = what.rfind('\'');
+    const std::string token =
+        open != std::string::npos && close > open ? what.substr(open + 1, close - open - 1) : "";
+    const std::size_t byte = token.empty() ? std::string::npos : text.find(token);
+    throw SpecError((byte == std::string::npos ? source : position(byte)) +
+                    ": number out of range" + (token.empty() ? "" : ": " + token) +
+                    " (the largest a number may be is about 1.8e308)");
+  } catch (const Json::exception& e) {
+    throw SpecError(source + ": malformed JSON: " + e.what());
   }
   const Fields f(root, "", source,
                  {"layers", "optimizer", "schedule", "clip_norm", "clip_value", "batch_size",
                   "epochs", "seed", "device", "data"});
   ModelSpec spec = default_model_spec();
   const double inf = INFINITY;
-  spec.batch_size = f.integer("batch_size", spec.batch_size, 1, std::int64_t{1} << 31);
+  // 2^24 rows: far above any batch that fits a device, low enough that buffers sized by it fit.
+  spec.batch_size = f.integer("batch_size", spec.batch_size, 1, std::int64_t{1} << 24);
   spec.epochs = f.integer("epochs", spec.epochs, 0, 1000000);
-  spec.seed =
-      static_cast<std::uint64_t>(f.integer("seed", 0, 0, std::numeric_limits<std::int64_t>::max()));
+  spec.seed = f.unsigned_integer("seed", 0);
   spec.clip_norm = f.number("clip_norm", 0.0, 0.0, inf, ">= 0 (0: off)");
   spec.clip_value = f.number("clip_value", 0.0, 0.0, inf, ">= 0 (0: off)");
   spec.device = f.text("device", "auto");
@@ -416,6 +449,14 @@ ModelSpec parse_model_spec(const std::string& text, const std::string& source) {
 }
 
 ModelSpec read_model_spec(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (std::filesystem::is_directory(status)) throw SpecError(path + ": is a directory, not a file");
+  // A file or a pipe (a spec written by a shell's process substitution); never a device.
+  if (!ec && !std::filesystem::is_regular_file(status) &&
+      status.type() != std::filesystem::file_type::fifo) {
+    throw SpecError(path + ": not a regular file");
+  }
   std::ifstream in(path);
   if (!in) throw SpecError(path + ": cannot open the spec file");
   std::stringstream text;

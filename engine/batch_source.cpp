@@ -31,6 +31,11 @@ TensorSource::TensorSource(const Graph& graph, std::vector<std::pair<Value, Tens
 }
 
 void TensorSource::bind(Executor& executor, const std::int64_t* indices, std::int64_t count) {
+  for (std::int64_t r = 0; r < count; ++r) {
+    if (indices[r] < 0 || indices[r] >= rows_) {
+      fail("data: row ", indices[r], " asked for, but the data has ", rows_, " rows");
+    }
+  }
   for (std::size_t k = 0; k < data_.size(); ++k) {
     const Tensor& src = data_[k].second;
     std::vector<std::int64_t> dims = src.shape().dims();

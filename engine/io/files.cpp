@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "myelin/error.hpp"
@@ -41,7 +42,17 @@ std::vector<unsigned char> gunzip(const std::vector<unsigned char>& data, const 
   return out;
 }
 
+void check_regular_file(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (ec) fail(path, ": cannot open (", ec.message(), ")");
+  if (std::filesystem::is_directory(status)) fail(path, ": is a directory, not a file");
+  // A device or a pipe may never end (/dev/zero): only files of a known size are read.
+  if (!std::filesystem::is_regular_file(status)) fail(path, ": not a regular file");
+}
+
 std::vector<unsigned char> read_file_bytes(const std::string& path) {
+  check_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, ": cannot open (", std::strerror(errno), ")");
   std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)),

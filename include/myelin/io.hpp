@@ -12,6 +12,8 @@ namespace myelin {
 // Readers of data files. Every problem (a missing file, a wrong magic number, a truncated file,
 // sizes that do not match) is a myelin::Error naming the file and what is wrong.
 
+// Throws unless `path` names a regular file (not a directory, a device or a pipe).
+MYELIN_API void check_regular_file(const std::string& path);
 // The whole file, inflated if it is gzip-compressed (detected by its magic bytes).
 MYELIN_API std::vector<unsigned char> read_file_bytes(const std::string& path);
 // Inflates gzip data held in memory; `name` is used in error messages.

@@ -85,7 +85,7 @@ refuses batch_fraction 2 "--batch expects a whole number >= 2, got '2.5'" \
 
 # --- messages that say what is wrong ---------------------------------------------------------------
 printf '{"epochs": th}' >literal.json
-refuses literal 2 "literal.json:1:12: malformed JSON: syntax error while parsing value - invalid literal; last read: 'th'" \
+refuses literal 2 "literal.json:1:13: malformed JSON: syntax error while parsing value - invalid literal; last read:" \
   "$myelin" train --spec literal.json --out out-literal
 csv_spec seed_max.json '"seed": 18446744073709551615,'
 "$myelin" train --spec seed_max.json --out seed_max --epochs 0 >seed_max.out 2>&1

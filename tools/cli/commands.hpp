@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,11 @@ struct UsageError {
 
 // Parses "--name value" options; returns the value or `fallback`.
 std::string option(const Args& args, const std::string& name, const std::string& fallback);
+// A finite number.
 double option_number(const Args& args, const std::string& name, double fallback);
+// A whole number in [min, max] (written plainly or as 1e6).
+std::int64_t option_integer(const Args& args, const std::string& name, std::int64_t fallback,
+                            std::int64_t min, std::int64_t max = std::int64_t{1} << 53);
 // Fails with a UsageError for any "--x" not in `known`.
 void check_options(const Args& args, const std::vector<std::string>& known);
 

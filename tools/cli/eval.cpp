@@ -67,9 +67,9 @@ int run_gradcheck(const Args& args) {
   }
   const Args rest(args.begin() + 1, args.end());
   check_options(rest, {"--batch", "--elements"});
-  const auto batch = static_cast<std::int64_t>(option_number(rest, "--batch", 8));
-  const auto elements = static_cast<std::int64_t>(option_number(rest, "--elements", 200));
-  if (batch < 2) throw UsageError{"--batch must be at least 2 (batch norm needs two rows)"};
+  // Two rows at least: batch norm needs them.
+  const std::int64_t batch = option_integer(rest, "--batch", 8, 2);
+  const std::int64_t elements = option_integer(rest, "--elements", 200, 1);
   ModelSpec spec;
   try {
     spec = read_model_spec(args[0]);
@@ -78,6 +78,10 @@ int run_gradcheck(const Args& args) {
   }
   spec.data.limit = std::max<std::int64_t>(spec.data.limit == 0 ? 0 : spec.data.limit, 0);
   const DataSplits data = load_data(spec.data, spec.seed, false);
+  if (batch > data.train.rows()) {
+    throw UsageError{"--batch " + std::to_string(batch) + " is more than the " +
+                     std::to_string(data.train.rows()) + " training rows"};
+  }
   SequentialModel model = build_model(spec, data.features, batch);
   const Normalization norm =
       spec.data.normalize ? fit_normalization(data.train.features) : Normalization{};

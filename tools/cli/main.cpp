@@ -1,6 +1,8 @@
 // The myelin command-line tool. Library errors become one line on stderr and exit code 1;
 // usage errors exit with code 2.
+#include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <map>
 
@@ -24,10 +26,28 @@ double option_number(const Args& args, const std::string& name, double fallback)
   if (text.empty()) return fallback;
   char* end = nullptr;
   const double value = std::strtod(text.c_str(), &end);
-  if (end == text.c_str() || *end != '\0') {
-    throw UsageError{"option " + name + " expects a number, got '" + text + "'"};
+  if (end == text.c_str() || *end != '\0' || !std::isfinite(value)) {
+    throw UsageError{"option " + name + " expects a finite number, got '" + text + "'"};
   }
   return value;
+}
+
+std::int64_t option_integer(const Args& args, const std::string& name, std::int64_t fallback,
+                            std::int64_t min, std::int64_t max) {
+  const std::string text = option(args, name, "");
+  if (text.empty()) return fallback;
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end != '\0' || !(value >= static_cast<double>(min)) ||
+      value != std::floor(value)) {
+    throw UsageError{name + " expects a whole number >= " + std::to_string(min) + ", got '" + text +
+                     "'"};
+  }
+  if (value > static_cast<double>(max)) {
+    throw UsageError{name + " expects a whole number <= " + std::to_string(max) + ", got '" + text +
+                     "'"};
+  }
+  return static_cast<std::int64_t>(value);
 }
 
 void check_options(const Args& args, const std::vector<std::string>& known) {
@@ -89,6 +109,15 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const myelin::Error& e) {
     std::cerr << "myelin " << command << ": error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::cerr << "myelin " << command << ": error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "myelin " << command << ": error: out of memory\n";
+    return 1;
+  } catch (const std::exception& e) {  // a defect of the tool: still a message, not a signal
+    std::cerr << "myelin " << command << ": internal error: " << e.what() << "\n";
     return 1;
   }
 }

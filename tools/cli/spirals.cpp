@@ -13,15 +13,13 @@ int run_spirals(const Args& args) {
   check_options(args,
                 {"--steps", "--lr", "--hidden", "--seed", "--threads", "--points", "--device"});
   const Device device = parse_device(option(args, "--device", "cpu"));
-  const auto steps = static_cast<std::int64_t>(option_number(args, "--steps", 3000));
+  const std::int64_t steps = option_integer(args, "--steps", 3000, 1);
   const double lr = option_number(args, "--lr", 0.3);
-  const auto hidden = static_cast<std::int64_t>(option_number(args, "--hidden", 64));
-  const auto seed = static_cast<std::uint64_t>(option_number(args, "--seed", 0));
-  const auto points = static_cast<std::int64_t>(option_number(args, "--points", 500));
-  const int threads = static_cast<int>(option_number(args, "--threads", 0));
-  if (steps <= 0 || hidden <= 0 || points <= 0) {
-    throw UsageError{"--steps, --hidden and --points must be positive"};
-  }
+  if (!(lr > 0)) throw UsageError{"--lr expects a number > 0"};
+  const std::int64_t hidden = option_integer(args, "--hidden", 64, 1, 1 << 20);
+  const auto seed = static_cast<std::uint64_t>(option_integer(args, "--seed", 0, 0));
+  const std::int64_t points = option_integer(args, "--points", 500, 1, 1 << 24);
+  const int threads = static_cast<int>(option_integer(args, "--threads", 0, 0, 4096));
 
   const Dataset data = make_spirals(points, 2, 1.5, 0.02, seed);
   const std::int64_t n = data.x.shape()[0];

@@ -69,6 +69,30 @@ class Progress {
   std::chrono::steady_clock::time_point last_{};
 };
 
+// The run directory of a new run: made by the constructor (a UsageError when it cannot be) and
+// removed with what it holds by the destructor, unless keep() was called or it existed before.
+class RunDirectory {
+ public:
+  explicit RunDirectory(const std::string& path) : path_(path) {
+    std::error_code ec;
+    made_ = !std::filesystem::exists(path, ec);
+    std::filesystem::create_directories(path, ec);
+    if (ec) throw UsageError{path + ": cannot create the run directory (" + ec.message() + ")"};
+  }
+  ~RunDirectory() {
+    std::error_code ec;
+    if (made_ && !kept_) std::filesystem::remove_all(path_, ec);
+  }
+  RunDirectory(const RunDirectory&) = delete;
+  RunDirectory& operator=(const RunDirectory&) = delete;
+  void keep() { kept_ = true; }
+
+ private:
+  std::string path_;
+  bool made_ = false;
+  bool kept_ = false;
+};
+
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
   std::stringstream in(text);
@@ -108,16 +132,23 @@ int run_train(const Args& args) {
   } catch (const SpecError& e) {
     throw UsageError{e.what()};
   }
-  const double epochs_override = option_number(args, "--epochs", -1);
-  if (epochs_override >= 0) spec.epochs = static_cast<std::int64_t>(epochs_override);
+  const std::int64_t epochs_override = option_integer(args, "--epochs", -1, 0);
+  if (epochs_override >= 0) spec.epochs = epochs_override;
   const std::string device_override = option(args, "--device", "");
   if (!device_override.empty()) spec.device = device_override;
-  const double limit = option_number(args, "--limit", -1);
+  const std::int64_t limit = option_integer(args, "--limit", -1, 0);
   if (limit >= 0) {
     if (!resume.empty()) throw UsageError{"--limit cannot change the data of a run being resumed"};
-    spec.data.limit = static_cast<std::int64_t>(limit);
+    spec.data.limit = limit;
   }
-  const auto stop_after = static_cast<std::int64_t>(option_number(args, "--stop-after", 0));
+  const std::int64_t stop_after = option_integer(args, "--stop-after", 0, 1);
+  // The options are checked as the spec's fields are: the spec.json this run writes (and a
+  // resume reads) must be one the reader accepts.
+  try {
+    spec = parse_model_spec(model_spec_json(spec), spec_source + " with the command-line options");
+  } catch (const SpecError& e) {
+    throw UsageError{e.what()};
+  }
   if (run_dir.empty()) {
     const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
     char stamp[32];
@@ -125,10 +156,23 @@ int run_train(const Args& args) {
     run_dir = std::string("runs/") + stamp;
   }
   namespace fs = std::filesystem;
-  if (resume.empty() && fs::exists(run_dir) && !fs::is_empty(run_dir)) {
+  std::error_code ec;
+  if (resume.empty() && fs::exists(run_dir, ec) && !fs::is_directory(run_dir, ec)) {
+    throw UsageError{run_dir + " exists and is not a directory (choose another --out)"};
+  }
+  if (resume.empty() && fs::exists(run_dir, ec) && !fs::is_empty(run_dir, ec)) {
     throw UsageError{"run directory " + run_dir +
                      " exists and is not empty (continue it with --resume " + run_dir +
                      ", or choose another --out)"};
+  }
+  for (fs::path p = fs::path(run_dir).parent_path(); !p.empty(); p = p.parent_path()) {
+    if (fs::exists(p, ec)) {
+      if (!fs::is_directory(p, ec)) {
+        throw UsageError{run_dir + ": " + p.string() + " is a file, not a directory"};
+      }
+      break;
+    }
+    if (p == p.parent_path()) break;
   }
 
   std::printf("loading data (%s)\n", spec.data.format.c_str());
@@ -165,7 +209,9 @@ int run_train(const Args& args) {
     model.graph.freeze_prefix(layer + ".");
   }
 
-  fs::create_directories(run_dir);
+  // Every input is checked: the run directory is made now, and removed again if the run fails
+  // before its first update.
+  RunDirectory made(run_dir);
   if (resume.empty()) {
     std::ofstream(run_dir + "/spec.json") << model_spec_json(spec);
     std::ofstream(run_dir + "/metrics.csv")
@@ -247,6 +293,7 @@ int run_train(const Args& args) {
 
   std::signal(SIGINT, on_interrupt);
   SplitSource train_source(data.train, norm, model.input, model.labels);
+  made.keep();
   trainer.fit(train_source);
   std::signal(SIGINT, SIG_DFL);
   progress.end_line();
