@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "myelin/app.hpp"
 #include "test_util.hpp"
@@ -105,10 +106,12 @@ TEST(Npy, RoundTripsAndRejectsBadFiles) {
                        }),
                        "magic"));
   std::string header = "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }";
-  std::vector<unsigned char> complex = {
+  // Magic, version 1.0, header length, header, one complex64 value (zeros).
+  std::vector<unsigned char> complex(10 + header.size() + 8, 0);
+  const unsigned char prefix[] = {
       0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<unsigned char>(header.size()), 0};
-  complex.insert(complex.end(), header.begin(), header.end());
-  complex.resize(complex.size() + 8);
+  std::copy(std::begin(prefix), std::end(prefix), complex.begin());
+  std::copy(header.begin(), header.end(), complex.begin() + 10);
   EXPECT_TRUE(contains(error_of([&] { parse_npy(complex, "c.npy"); }), "not supported"));
 }
 
@@ -121,6 +124,78 @@ TEST(Csv, ReadsHeaderAndRowsAndNamesBadLines) {
       contains(error_of([] { parse_csv("1,2\n3\n", "r.csv"); }), "r.csv:2: 1 fields, expected 2"));
   EXPECT_TRUE(contains(error_of([] { parse_csv("1,2\n3,x\n", "r.csv"); }), "'x') is not a number"));
   EXPECT_TRUE(contains(error_of([] { parse_csv("", "e.csv"); }), "no data rows"));
+}
+
+// A number a float32 cannot hold, or that is not a number, is an error naming line and field; a
+// first line mixing numbers and words is a damaged row, not a header.
+TEST(Csv, ValuesOutOfRangeNotANumberAndDamagedFirstRowsAreErrors) {
+  std::string m = error_of([] { parse_csv("1,2\n1e400,3\n", "big.csv"); });
+  EXPECT_TRUE(contains(m, "big.csv:2: field 1 ('1e400') is out of range for float32")) << m;
+  m = error_of([] { parse_csv("1,2\n4,1e39\n", "big.csv"); });
+  EXPECT_TRUE(contains(m, "big.csv:2: field 2 ('1e39') is out of range for float32")) << m;
+  m = error_of([] { parse_csv("1,nan\n", "nan.csv"); });
+  EXPECT_TRUE(contains(m, "nan.csv:1: field 2 ('nan') is not a finite number")) << m;
+  m = error_of([] { parse_csv("1,-inf\n", "inf.csv"); });
+  EXPECT_TRUE(contains(m, "inf.csv:1: field 2 ('-inf') is not a finite number")) << m;
+  m = error_of([] { parse_csv("1,2x,3\n4,5,6\n", "typo.csv"); });
+  EXPECT_TRUE(contains(m, "typo.csv:1: field 2 ('2x') is not a number")) << m;
+  EXPECT_EQ(parse_csv("x,y\n1e-50,2\n", "tiny.csv").values.to_vector<float>()[0], 0.0f);
+}
+
+// gzip files may hold several members (gzip a b > c): they are read one after the other; bytes
+// after the last member are an error, not ignored.
+TEST(Gzip, MembersAreJoinedAndTrailingBytesAreErrors) {
+  std::ifstream in(kFashion + "t10k-labels-idx1-ubyte.gz", std::ios::binary);
+  const std::vector<unsigned char> gz((std::istreambuf_iterator<char>(in)),
+                                      std::istreambuf_iterator<char>());
+  const std::vector<unsigned char> one = gunzip(gz, "one.gz");
+  std::vector<unsigned char> twice = gz;
+  twice.insert(twice.end(), gz.begin(), gz.end());
+  std::vector<unsigned char> expected = one;
+  expected.insert(expected.end(), one.begin(), one.end());
+  EXPECT_EQ(gunzip(twice, "two.gz"), expected);
+  std::vector<unsigned char> trailing = gz;
+  trailing.insert(trailing.end(), {'j', 'u', 'n', 'k'});
+  const std::string m = error_of([&] { gunzip(trailing, "junk.gz"); });
+  EXPECT_TRUE(contains(m, "junk.gz: bad gzip data: 4 bytes after the compressed data")) << m;
+}
+
+// Training data must be finite: a NaN or infinity in any format is an error naming the file,
+// the row and the column, before anything trains on it.
+TEST(Data, NonFiniteFeaturesAndEmptyRowsAreErrors) {
+  const std::string x = temp_path("nan-x.npy"), y = temp_path("nan-y.npy");
+  Tensor features = test::random_tensor(Shape{10, 3}, 4, -1, 1, DType::kFloat32);
+  features.data<float>()[4 * 3 + 1] = std::numeric_limits<float>::quiet_NaN();
+  write_npy(x, features);
+  write_npy(y, Tensor::from_vector<std::int64_t>(Shape{10}, {0, 1, 0, 1, 0, 1, 0, 1, 0, 1}));
+  DataSpec spec;
+  spec.format = "npy";
+  spec.train_features = x;
+  spec.train_labels = y;
+  spec.dev_size = 2;
+  std::string m = error_of([&] { load_data(spec, 0, false); });
+  EXPECT_TRUE(contains(m, x + ": row 4, column 1: nan is not a finite number")) << m;
+  features.data<float>()[4 * 3 + 1] = std::numeric_limits<float>::infinity();
+  write_npy(x, features);
+  m = error_of([&] { load_data(spec, 0, false); });
+  EXPECT_TRUE(contains(m, x + ": row 4, column 1: inf is not a finite number")) << m;
+  write_npy(x, Tensor::zeros(Shape{10, 0}, DType::kFloat32));
+  m = error_of([&] { load_data(spec, 0, false); });
+  EXPECT_TRUE(contains(m, x + ": has no feature columns")) << m;
+}
+
+// Normalisation statistics from a checkpoint: a standard deviation that is not positive and
+// finite would turn every input into inf or NaN.
+TEST(Data, NormalizationStatisticsMustBeUsable) {
+  const Normalization ok = Normalization::from_json(R"({"mean": [1, 2], "std": [0.5, 3]})", "a");
+  EXPECT_EQ(ok.stddev, (std::vector<float>{0.5f, 3.0f}));
+  std::string m =
+      error_of([] { Normalization::from_json(R"({"mean": [1, 2], "std": [0.5, 0]})", "c.st"); });
+  EXPECT_TRUE(contains(m, "c.st: normalisation std[1] = 0 must be positive and finite")) << m;
+  m = error_of([] { Normalization::from_json(R"({"mean": [1e39], "std": [1]})", "c.st"); });
+  EXPECT_TRUE(contains(m, "c.st: normalisation mean[0]")) << m;
+  m = error_of([] { Normalization::from_json(R"({"mean": [1, 2], "std": [1]})", "c.st"); });
+  EXPECT_TRUE(contains(m, "c.st: normalisation statistics of different lengths")) << m;
 }
 
 // A file built byte by byte from the safetensors specification, not written by myelin: a

@@ -58,7 +58,10 @@ TEST(Spec, EveryKindOfMistakeIsNamed) {
   m = spec_error(R"({"epochs": "ten"})");
   EXPECT_NE(m.find("epochs: expected an integer"), std::string::npos) << m;
   m = spec_error(R"({"layers": [{"type": "dropout", "p": 1.5}, {"type": "linear", "out": 2}]})");
-  EXPECT_NE(m.find("layers[0].p: expected a number in [0, 1], got 1.5"), std::string::npos) << m;
+  EXPECT_NE(m.find("layers[0].p: expected a number in [0, 1), got 1.5"), std::string::npos) << m;
+  // p = 1 zeroes every element and scales by 1 / (1 - p): no signal, and a division by zero.
+  m = spec_error(R"({"layers": [{"type": "dropout", "p": 1.0}, {"type": "linear", "out": 2}]})");
+  EXPECT_NE(m.find("layers[0].p: expected a number in [0, 1), got 1.0"), std::string::npos) << m;
   m = spec_error(
       R"({"layers": [{"type": "linear", "out": 8}, {"type": "linear", "in": 9, "out": 2}]})");
   EXPECT_NE(m.find("layers[1].in: 9 does not chain"), std::string::npos) << m;

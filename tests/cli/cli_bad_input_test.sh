@@ -95,4 +95,32 @@ csv_spec seed_negative.json '"seed": -1,'
 refuses seed_negative 2 "seed: expected an integer in [0, 18446744073709551615], got a number -1" \
   "$myelin" train --spec seed_negative.json --out out-seed_negative
 
+# --- a device this build or this machine does not have --------------------------------------------
+"$myelin" info >info.txt
+if grep -q "not built (CPU-only library)" info.txt; then
+  refuses no_cuda_build 2 "cuda: this myelin was built without the CUDA backend" \
+    "$myelin" train --spec good.json --out out-no_cuda_build --device cuda
+elif grep -q "no usable GPU" info.txt; then
+  refuses no_gpu 2 "cuda:0: no usable GPU" \
+    "$myelin" train --spec good.json --out out-no_gpu --device cuda
+fi
+refuses no_such_gpu 2 "cuda:7" "$myelin" train --spec good.json --out out-no_such_gpu --device cuda:7
+
+# --- data: finite numbers in every row, a header only when no field is a number --------------------
+{ echo "1,2,3,4,0"; echo "1,nan,3,4,1"; head -50 train.csv; } >nan.csv
+sed 's/"train\.csv"/"nan.csv"/' good.json >nan.json
+refuses nan_csv 1 "nan.csv:2: field 2 ('nan') is not a finite number" \
+  "$myelin" train --spec nan.json --out out-nan_csv
+{ echo "1,2,3,4,0"; echo "1,1e400,3,4,1"; head -50 train.csv; } >big.csv
+sed 's/"train\.csv"/"big.csv"/' good.json >big.json
+refuses big_csv 1 "big.csv:2: field 2 ('1e400') is out of range for float32" \
+  "$myelin" train --spec big.json --out out-big_csv
+{ echo "1,2,3,4x,0"; head -50 train.csv; } >typo.csv
+sed 's/"train\.csv"/"typo.csv"/' good.json >typo.json
+refuses typo_csv 1 "typo.csv:1: field 4 ('4x') is not a number" \
+  "$myelin" train --spec typo.json --out out-typo_csv
+sed 's/{"type": "relu"}/{"type": "dropout", "p": 1.0}/' good.json >p_one.json
+refuses p_one 2 "layers[0].p: expected a number in [0, 1), got 1.0" \
+  "$myelin" train --spec p_one.json --out out-p_one
+
 cli_finish

@@ -24,7 +24,7 @@ bad_spec() {  # bad_spec NAME JSON EXPECTED_TEXT
 bad_spec malformed '{"epochs": 2,' 'malformed JSON'
 bad_spec unknown '{"epocs": 2}' "epocs: unknown field (did you mean 'epochs'?)"
 bad_spec type '{"batch_size": "big"}' 'batch_size: expected an integer'
-bad_spec range '{"layers": [{"type": "dropout", "p": 2}, {"type": "linear", "out": 10}]}' 'layers[0].p: expected a number in [0, 1]'
+bad_spec range '{"layers": [{"type": "dropout", "p": 2}, {"type": "linear", "out": 10}]}' 'layers[0].p: expected a number in [0, 1)'
 bad_spec chain '{"layers": [{"type": "linear", "out": 64}, {"type": "linear", "in": 32, "out": 10}]}' 'layers[1].in: 32 does not chain'
 bad_spec classes '{"layers": [{"type": "linear", "out": 4}], "data": {"limit": 6000, "dev_size": 1000}}' 'the last layer has 4 outputs'
 
