@@ -39,11 +39,31 @@ Tensor as_labels(const Tensor& t, const std::string& name) {
   return labels;
 }
 
+// Training on a NaN or an infinity gives NaN everywhere: every feature value must be finite.
+template <typename T>
+void check_finite_values(const Tensor& features, const std::string& name) {
+  const T* v = features.data<T>();
+  const std::int64_t cols = features.shape()[1];
+  for (std::int64_t i = 0; i < features.numel(); ++i) {
+    if (!std::isfinite(v[i])) {
+      fail(name, ": row ", i / cols, ", column ", i % cols, ": ", static_cast<double>(v[i]),
+           " is not a finite number");
+    }
+  }
+}
+
+void check_features(const Tensor& features, const std::string& name) {
+  if (features.shape()[1] == 0) fail(name, ": has no feature columns");
+  if (features.dtype() == DType::kFloat32) check_finite_values<float>(features, name);
+  if (features.dtype() == DType::kFloat64) check_finite_values<double>(features, name);
+}
+
 Split read_pair(const DataSpec& spec, const std::string& features, const std::string& labels) {
   const bool idx = spec.format == "idx";
   const Tensor x = idx ? read_idx(features) : read_npy(features);
   const Tensor y = idx ? read_idx(labels) : read_npy(labels);
   Split s{as_matrix(x, features), as_labels(y, labels)};
+  check_features(s.features, features);
   if (s.features.shape()[0] != s.labels.shape()[0]) {
     fail(features, " has ", s.features.shape()[0], " rows but ", labels, " has ",
          s.labels.shape()[0], " labels");
@@ -156,8 +176,19 @@ Normalization Normalization::from_json(const std::string& json, const std::strin
   } catch (const nlohmann::json::exception& e) {
     fail(source, ": bad normalisation statistics (", e.what(), ")");
   }
-  if (n.mean.size() != n.stddev.size())
-    fail(source, ": normalisation mean and std differ in length");
+  if (n.mean.size() != n.stddev.size()) {
+    fail(source, ": normalisation statistics of different lengths (mean ", n.mean.size(), ", std ",
+         n.stddev.size(), ")");
+  }
+  // A zero or non-finite std turns every input into inf or NaN.
+  for (std::size_t i = 0; i < n.mean.size(); ++i) {
+    if (!std::isfinite(n.mean[i])) {
+      fail(source, ": normalisation mean[", i, "] = ", n.mean[i], " must be finite");
+    }
+    if (!(n.stddev[i] > 0.0f) || !std::isfinite(n.stddev[i])) {
+      fail(source, ": normalisation std[", i, "] = ", n.stddev[i], " must be positive and finite");
+    }
+  }
   return n;
 }
 

@@ -55,7 +55,7 @@ TEST(GraphBuild, BadAttributesAndInputsAreNamed) {
   m = error_of([&] { g.op("dropout", {x}, {{"p", std::string("half")}}); });
   EXPECT_TRUE(contains(m, "attribute 'p' must be a number")) << m;
   m = error_of([&] { g.dropout(x, 1.5); });
-  EXPECT_TRUE(contains(m, "attribute 'p' must be a number in [0, 1], got 1.5")) << m;
+  EXPECT_TRUE(contains(m, "attribute 'p' must be a number in [0, 1), got 1.5")) << m;
   m = error_of([&] { g.op("gelu", {x}, {{"approximate", std::string("fast")}}); });
   EXPECT_TRUE(contains(m, "attribute 'approximate' must be one of none, tanh, got \"fast\"")) << m;
   m = error_of([&] { g.softplus(x, 0.0); });

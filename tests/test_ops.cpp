@@ -297,8 +297,10 @@ TEST(OpValues, DropoutMaskIsAPureFunctionOfSeedNodeAndStep) {
   EXPECT_NE(e.value(y).to_vector<float>(), a);
 }
 
-TEST(OpValues, DropoutWithPOneDropsEverything) {
-  EXPECT_EQ(run_op("dropout", {1.0, 2.0, 3.0}, {{"p", 1.0}}), (std::vector<double>{0, 0, 0}));
+// p = 1 would pass no signal (and scale by 1 / (1 - p)): refused; p = 0 is the identity.
+TEST(OpValues, DropoutTakesPInZeroToOne) {
+  const std::string m = test::error_of([] { run_op("dropout", {1.0, 2.0, 3.0}, {{"p", 1.0}}); });
+  EXPECT_NE(m.find("attribute 'p' must be a number in [0, 1), got 1"), std::string::npos) << m;
   EXPECT_EQ(run_op("dropout", {1.0, 2.0, 3.0}, {{"p", 0.0}}), (std::vector<double>{1, 2, 3}));
 }
 

@@ -15,28 +15,34 @@ std::vector<unsigned char> gunzip(const std::vector<unsigned char>& data, const 
   z_stream stream{};
   // 16 + MAX_WBITS: expect a gzip wrapper (header and CRC-checked trailer).
   if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) fail(name, ": cannot start gzip decoding");
+  auto bad = [&](const std::string& why) {
+    inflateEnd(&stream);
+    fail(name, ": bad gzip data: ", why);
+  };
   std::vector<unsigned char> out;
   std::vector<unsigned char> chunk(1 << 16);
   stream.next_in = const_cast<Bytef*>(data.data());
   stream.avail_in = static_cast<uInt>(data.size());
-  int status = Z_OK;
-  while (status != Z_STREAM_END) {
+  for (;;) {
     stream.next_out = chunk.data();
     stream.avail_out = static_cast<uInt>(chunk.size());
-    status = inflate(&stream, Z_NO_FLUSH);
+    const int status = inflate(&stream, Z_NO_FLUSH);
     if (status != Z_OK && status != Z_STREAM_END) {
-      const std::string why = status == Z_BUF_ERROR
-                                  ? std::string("the compressed data is truncated")
-                              : stream.msg != nullptr ? std::string(stream.msg)
-                                                      : "zlib error " + std::to_string(status);
-      inflateEnd(&stream);
-      fail(name, ": bad gzip data: ", why);
+      bad(status == Z_BUF_ERROR   ? std::string("the compressed data is truncated")
+          : stream.msg != nullptr ? std::string(stream.msg)
+                                  : "zlib error " + std::to_string(status));
     }
     out.insert(out.end(), chunk.begin(), chunk.begin() + (chunk.size() - stream.avail_out));
-    if (status != Z_STREAM_END && stream.avail_in == 0 && stream.avail_out != 0) {
-      inflateEnd(&stream);
-      fail(name, ": bad gzip data: the compressed data is truncated");
+    if (status == Z_STREAM_END) {
+      if (stream.avail_in == 0) break;
+      // Another member (gzip a b > c) follows, or bytes that are not gzip data at all.
+      if (stream.avail_in < 2 || stream.next_in[0] != 0x1f || stream.next_in[1] != 0x8b) {
+        bad(std::to_string(stream.avail_in) + " bytes after the compressed data");
+      }
+      inflateReset(&stream);
+      continue;
     }
+    if (stream.avail_in == 0 && stream.avail_out != 0) bad("the compressed data is truncated");
   }
   inflateEnd(&stream);
   return out;

@@ -17,7 +17,7 @@ const OpDef& dropout() {
         "training: zero each element with probability p (default 0.5), scale the rest by "
         "1/(1-p); eval: identity. Mask = f(seed, node, step, index)";
     d.inputs = {{"x"}};
-    d.attrs = {AttrSpec{"p", 0.5, "probability of zeroing an element"}.at_least(0.0).at_most(1.0)};
+    d.attrs = {AttrSpec{"p", 0.5, "probability of zeroing an element"}.at_least(0.0).below(1.0)};
     d.infer = infer_dropout;
     d.impls[static_cast<int>(Backend::kCpu)] = {cpu::dropout_forward, cpu::dropout_backward};
     MYELIN_CUDA_IMPL(d, cuda::dropout_forward, cuda::dropout_backward, "dropout_forward_kernel",

@@ -120,7 +120,7 @@ sed 's/"train\.csv"/"typo.csv"/' good.json >typo.json
 refuses typo_csv 1 "typo.csv:1: field 4 ('4x') is not a number" \
   "$myelin" train --spec typo.json --out out-typo_csv
 sed 's/{"type": "relu"}/{"type": "dropout", "p": 1.0}/' good.json >p_one.json
-refuses p_one 2 "layers[0].p: expected a number in [0, 1), got 1.0" \
+refuses p_one 2 "layers[1].p: expected a number in [0, 1), got 1.0" \
   "$myelin" train --spec p_one.json --out out-p_one
 
 cli_finish

@@ -1,17 +1,32 @@
 #include "session.hpp"
 
+#include "commands.hpp"
+
 #include <fstream>
 #include <sstream>
 
 namespace myelin::cli {
 
 Device choose_device(const std::string& requested, std::string& note) {
+  std::string why;
   if (requested != "auto") {
     const Device d = parse_device(requested);
+    if (d.is_cuda()) {
+      if (!build_info().cuda) {
+        throw UsageError{d.str() +
+                         ": this myelin was built without the CUDA backend (build it with "
+                         "-DMYELIN_CUDA=ON, or use --device cpu)"};
+      }
+      const int count = cuda_device_count(&why);
+      if (count == 0) throw UsageError{d.str() + ": no usable GPU (" + why + ")"};
+      if (d.index >= count) {
+        throw UsageError{d.str() + ": there is no such GPU (" + std::to_string(count) +
+                         " usable: cuda:0 to cuda:" + std::to_string(count - 1) + ")"};
+      }
+    }
     note = "as the spec asks";
     return d;
   }
-  std::string why;
   if (build_info().emulated) {  // a test device: runs kernels on the CPU, far slower
     note = "the CUDA device is emulated (choose it with --device cuda)";
     return Device::cpu();
