@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 
 #include "myelin/app.hpp"
 #include "test_util.hpp"
@@ -278,6 +279,27 @@ TEST(Safetensors, BadFilesAreNamedErrors) {
                              "f64.st");
                        }),
                        "F64 [2] needs 16 bytes, its offsets span 8"));
+}
+
+// The writer stores a CRC-32 of every tensor's bytes; the reader checks them, so a flipped bit
+// in the weights is an error naming the tensor, not a silently different model. Files without
+// checksums (PyTorch's) load as before (ReadsAFileBuiltFromTheSpecification).
+TEST(Safetensors, AFlippedBitInATensorIsAnErrorNamingIt) {
+  const std::string path = temp_path("checked.safetensors");
+  write_safetensors(path,
+                    {{"w", test::random_tensor(Shape{4, 4}, 1, -1, 1, DType::kFloat32)},
+                     {"b", test::random_tensor(Shape{4}, 2, -1, 1, DType::kFloat32)}},
+                    {{"note", "x"}});
+  std::vector<unsigned char> bytes = read_file_bytes(path);
+  const SafeTensors ok = parse_safetensors(bytes, "ok.safetensors");
+  EXPECT_EQ(ok.metadata, (std::map<std::string, std::string>{{"note", "x"}}));
+  bytes[bytes.size() - 1] ^= 0x10;  // the last byte of "b", the last tensor written
+  std::string m = error_of([&] { parse_safetensors(bytes, "flip.safetensors"); });
+  EXPECT_TRUE(contains(m, "flip.safetensors: tensor 'b' does not match its checksum")) << m;
+  bytes[bytes.size() - 1] ^= 0x10;
+  bytes[bytes.size() - 16 - 1] ^= 0x01;  // the last byte of "w"
+  m = error_of([&] { parse_safetensors(bytes, "flip.safetensors"); });
+  EXPECT_TRUE(contains(m, "flip.safetensors: tensor 'w' does not match its checksum")) << m;
 }
 
 TEST(Safetensors, WriteThenReadGivesTheSameTensorsAndMetadata) {
