@@ -1,5 +1,6 @@
 #include "myelin/safetensors.hpp"
 
+#include <zlib.h>
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -51,6 +52,51 @@ bool SafeTensors::contains(const std::string& name) const {
   }
   return false;
 }
+
+namespace {
+
+// The metadata entry holding a CRC-32 (hex) of every tensor's bytes, by tensor name.
+constexpr const char* kChecksums = "myelin.crc32";
+
+std::string crc32_hex(const Tensor& t) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  const auto* p = static_cast<const Bytef*>(t.raw());
+  // zlib takes at most 4 GiB per call.
+  for (std::size_t done = 0; done < t.nbytes();) {
+    const std::size_t n = std::min<std::size_t>(t.nbytes() - done, std::size_t{1} << 30);
+    crc = crc32(crc, p + done, static_cast<uInt>(n));
+    done += n;
+  }
+  char text[9];
+  std::snprintf(text, sizeof text, "%08lx", static_cast<unsigned long>(crc));
+  return text;
+}
+
+// Checks the tensors against their stored checksums (a file without them, as PyTorch writes,
+// passes) and removes the entry from the caller's metadata.
+void verify_checksums(SafeTensors& file, const std::string& name) {
+  const auto it = file.metadata.find(kChecksums);
+  if (it == file.metadata.end()) return;
+  Json sums;
+  try {
+    sums = Json::parse(it->second);
+  } catch (const Json::exception&) {
+    fail(name, ": the checksums in its metadata are malformed");
+  }
+  if (!sums.is_object() || sums.size() != file.tensors.size()) {
+    fail(name, ": the checksums in its metadata do not list its ", file.tensors.size(), " tensors");
+  }
+  for (const auto& [key, tensor] : file.tensors) {
+    const auto sum = sums.find(key);
+    if (sum == sums.end() || !sum->is_string()) fail(name, ": tensor '", key, "' has no checksum");
+    if (sum->get<std::string>() != crc32_hex(tensor)) {
+      fail(name, ": tensor '", key, "' does not match its checksum (the file is damaged)");
+    }
+  }
+  file.metadata.erase(it);
+}
+
+}  // namespace
 
 SafeTensors parse_safetensors(const std::vector<unsigned char>& bytes, const std::string& name) {
   if (bytes.size() < 8) fail(name, ": not a safetensors file (", bytes.size(), " bytes)");
@@ -150,6 +196,7 @@ SafeTensors parse_safetensors(const std::vector<unsigned char>& bytes, const std
   std::vector<std::pair<std::string, Tensor>> ordered;
   for (std::size_t i : by_offset) ordered.push_back(out.tensors[i]);
   out.tensors = std::move(ordered);
+  verify_checksums(out, name);
   return out;
 }
 
@@ -161,20 +208,24 @@ void write_safetensors(const std::string& path,
                        const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata) {
   Json header = Json::object();
-  if (!metadata.empty()) header["__metadata__"] = metadata;
   std::vector<Tensor> host;
+  Json sums = Json::object();
   std::uint64_t offset = 0;
   for (const auto& [name, tensor] : tensors) {
     if (name == "__metadata__" || header.contains(name)) {
       fail(path, ": tensor name '", name, "' is reserved or repeated");
     }
     host.push_back(tensor.to(Device::cpu()));
+    sums[name] = crc32_hex(host.back());
     const std::uint64_t bytes = host.back().nbytes();
     header[name] = {{"dtype", kind_name(tensor.dtype())},
                     {"shape", host.back().shape().dims()},
                     {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
+  std::map<std::string, std::string> meta = metadata;
+  meta[kChecksums] = sums.dump();
+  header["__metadata__"] = meta;
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
   const std::string temporary = path + ".tmp";
