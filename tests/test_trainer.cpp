@@ -170,6 +170,25 @@ TEST(Trainer, StoppedAndResumedMidEpochEqualsUninterrupted) {
   EXPECT_TRUE(same_bits(whole.weights(), parts.weights()));
 }
 
+// A position read from a damaged or foreign training state must not skip training silently.
+TEST(Trainer, APositionOutsideTheRunIsAnError) {
+  Model m;
+  Optimizer opt(OptimizerOptions::adam(0.01));
+  TrainOptions options;
+  options.epochs = 2;  // 300 rows in batches of 32: 10 batches per epoch
+  Trainer t(m.g, m.loss, opt, options);
+  t.set_position({0, 1000000, 0});
+  std::string message = test::error_of([&] { t.fit(m.feeds()); });
+  EXPECT_NE(message.find("batch 1000000 is past the 10 batches of an epoch"), std::string::npos)
+      << message;
+  t.set_position({5, 0, 0});
+  message = test::error_of([&] { t.fit(m.feeds()); });
+  EXPECT_NE(message.find("epoch 5 is past the 2 epochs to train"), std::string::npos) << message;
+  t.set_position({2, 0, 0});  // a finished run: nothing left to do, not an error
+  t.fit(m.feeds());
+  EXPECT_EQ(opt.steps(), 0);
+}
+
 TEST(Trainer, BadOptionsAndDataAreNamed) {
   Model m;
   Optimizer opt(OptimizerOptions::sgd());
