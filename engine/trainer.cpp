@@ -83,6 +83,15 @@ void Trainer::fit(BatchSource& source) {
   if (batches == 0) {
     fail("trainer: ", rows, " rows make no full batch of ", batch, " (drop_last is on)");
   }
+  // A position from a damaged or foreign training state would skip training silently.
+  if (position_.batch < 0 || position_.batch >= batches) {
+    fail("trainer: the position's batch ", position_.batch, " is past the ", batches,
+         " batches of an epoch");
+  }
+  if (position_.epoch < 0 || position_.epoch > options_.epochs) {
+    fail("trainer: the position's epoch ", position_.epoch, " is past the ", options_.epochs,
+         " epochs to train");
+  }
   const std::int64_t accumulation = options_.accumulation_steps;
   LrSchedule schedule = options_.schedule;
   schedule.steps_per_epoch = (batches + accumulation - 1) / accumulation;
