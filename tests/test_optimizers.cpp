@@ -297,6 +297,51 @@ TEST(Optimizers, StateRestoresExactly) {
   EXPECT_NE(test::error_of([&] { opt.load_state_dict({}); }).find("no 'step'"), std::string::npos);
 }
 
+// A loaded state must be the state of the parameters being trained, whole and in range: a
+// renamed or missing entry would silently restart that parameter's moments, a NaN would poison
+// every later update, and a negative second moment would take a square root of it.
+TEST(Optimizers, LoadedStateIsCheckedAgainstTheParametersAndItsRanges) {
+  Optimizer first(OptimizerOptions::adam(0.01));
+  Tensor w = Tensor::from_vector<double>(Shape{5}, kStart);
+  Tensor g = Tensor::from_vector<double>(Shape{5}, kGrads[0]);
+  first.step({{"w", "weights", &w, &g}});
+  const std::vector<std::pair<std::string, Tensor>> good = first.state_dict();
+  auto changed = [&](const std::string& key, const std::string& renamed, double value, int at) {
+    std::vector<std::pair<std::string, Tensor>> state;
+    for (const auto& [name, t] : good) {
+      if (name == key && renamed.empty()) continue;  // dropped
+      Tensor copy = t.clone();
+      if (name == key && at >= 0) copy.data<double>()[at] = value;
+      state.emplace_back(name == key ? renamed : name, copy);
+    }
+    return state;
+  };
+  auto step_error = [&](const std::vector<std::pair<std::string, Tensor>>& state) {
+    return test::error_of([&] {
+      Optimizer second(OptimizerOptions::adam(0.01));
+      second.load_state_dict(state);
+      second.step({{"w", "weights", &w, &g}});
+    });
+  };
+  std::string m = step_error(changed("w.exp_avg", "v.exp_avg", 0, -1));
+  EXPECT_NE(m.find("optimizer state for 'v' names no parameter being trained"), std::string::npos)
+      << m;
+  m = step_error(changed("w.exp_avg_sq", "", 0, -1));
+  EXPECT_NE(m.find("optimizer state for 'w' lacks 'exp_avg_sq'"), std::string::npos) << m;
+  Optimizer third(OptimizerOptions::adam(0.01));
+  m = test::error_of([&] {
+    third.load_state_dict(changed("w.exp_avg", "w.exp_avg", std::nan(""), 2));
+  });
+  EXPECT_NE(m.find("optimizer state 'w.exp_avg' holds nan at element 2"), std::string::npos) << m;
+  m = test::error_of([&] {
+    third.load_state_dict(changed("w.exp_avg_sq", "w.exp_avg_sq", -1.0, 1));
+  });
+  EXPECT_NE(m.find("optimizer state 'w.exp_avg_sq' holds -1 at element 1: it must not be negative"),
+            std::string::npos)
+      << m;
+  EXPECT_TRUE(step_error(good).empty());
+}
+
 TEST(Optimizers, FrozenParametersAreNeverTouched) {
   Graph g(1);
   const Value x = g.input("x", Shape{4, 3});
