@@ -285,6 +285,27 @@ Optimizer::Slots& Optimizer::slots_for(const ParamRef& p) {
 }
 
 std::vector<ParamUpdate> Optimizer::updates_for(const std::vector<ParamRef>& params) {
+  if (check_loaded_) {
+    // A renamed or dropped entry would silently restart that parameter's moments.
+    std::set<std::string> trained;
+    for (const ParamRef& p : params) trained.insert(p.name);
+    for (const auto& [name, slots] : state_) {
+      if (trained.count(name) == 0) {
+        fail("optimizer state for '", name, "' names no parameter being trained");
+      }
+    }
+    for (const ParamRef& p : params) {
+      const auto it = state_.find(p.name);
+      if (it == state_.end()) continue;  // not trained before (unfrozen since): starts fresh
+      const std::vector<std::string> names = optimizer_slot_names(group(p.group));
+      for (std::size_t s = 0; s < names.size(); ++s) {
+        if (!names[s].empty() && !it->second.tensors[s].defined()) {
+          fail("optimizer state for '", p.name, "' lacks '", names[s], "'");
+        }
+      }
+    }
+    check_loaded_ = false;
+  }
   std::vector<ParamUpdate> updates;
   for (const ParamRef& p : params) {
     if (p.value == nullptr || p.grad == nullptr) {
@@ -396,11 +417,31 @@ void Optimizer::load_state_dict(const std::vector<std::pair<std::string, Tensor>
            " keeps no slot named '", slot, "'");
     }
     if (!is_floating(tensor.dtype())) fail("optimizer state '", key, "' must be floating point");
+    // Second moments and accumulators feed a square root: they are never negative.
+    const bool non_negative =
+        slot == "exp_avg_sq" || slot == "max_exp_avg_sq" || slot == "square_avg" || slot == "sum";
+    const std::vector<double> values = tensor.to_vector<double>();
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (!std::isfinite(values[i])) {
+        fail("optimizer state '", key, "' holds ", values[i], " at element ", i);
+      }
+      if (non_negative && values[i] < 0.0) {
+        fail("optimizer state '", key, "' holds ", values[i], " at element ", i,
+             ": it must not be negative");
+      }
+    }
     loaded[param].tensors[static_cast<std::size_t>(index)] = tensor.clone();
   }
   if (!have_step) fail("optimizer state has no 'step' entry");
+  if (steps < 0) fail("optimizer state 'step' is ", steps, ", a count of updates");
+  for (const auto& [param, slots] : loaded) {
+    if (slots.step < 0 || slots.step > steps) {
+      fail("optimizer state '", param, ".step' is ", slots.step, ", outside [0, ", steps, "]");
+    }
+  }
   state_ = std::move(loaded);
   steps_ = steps;
+  check_loaded_ = !state_.empty();
 }
 
 }  // namespace myelin

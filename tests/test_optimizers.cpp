@@ -329,13 +329,11 @@ TEST(Optimizers, LoadedStateIsCheckedAgainstTheParametersAndItsRanges) {
   m = step_error(changed("w.exp_avg_sq", "", 0, -1));
   EXPECT_NE(m.find("optimizer state for 'w' lacks 'exp_avg_sq'"), std::string::npos) << m;
   Optimizer third(OptimizerOptions::adam(0.01));
-  m = test::error_of([&] {
-    third.load_state_dict(changed("w.exp_avg", "w.exp_avg", std::nan(""), 2));
-  });
+  m = test::error_of(
+      [&] { third.load_state_dict(changed("w.exp_avg", "w.exp_avg", std::nan(""), 2)); });
   EXPECT_NE(m.find("optimizer state 'w.exp_avg' holds nan at element 2"), std::string::npos) << m;
-  m = test::error_of([&] {
-    third.load_state_dict(changed("w.exp_avg_sq", "w.exp_avg_sq", -1.0, 1));
-  });
+  m = test::error_of(
+      [&] { third.load_state_dict(changed("w.exp_avg_sq", "w.exp_avg_sq", -1.0, 1)); });
   EXPECT_NE(m.find("optimizer state 'w.exp_avg_sq' holds -1 at element 1: it must not be negative"),
             std::string::npos)
       << m;

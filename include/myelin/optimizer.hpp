@@ -125,8 +125,9 @@ class MYELIN_API Optimizer {
   // parameter "<param>.step" and "<param>.<slot>" tensors named as torch.optim's state
   // (momentum_buffer, exp_avg, exp_avg_sq, max_exp_avg_sq, square_avg, grad_avg, sum).
   std::vector<std::pair<std::string, Tensor>> state_dict() const;
-  // Restores a state_dict(). Unknown names or slots throw here; a slot whose shape does not
-  // match its parameter throws at the next step.
+  // Restores a state_dict(). Unknown slots, non-finite values and negative second moments throw
+  // here; at the next step, an entry naming no parameter being trained, a parameter missing one
+  // of its slots, or a slot whose shape does not match its parameter throws.
   void load_state_dict(const std::vector<std::pair<std::string, Tensor>>& state);
 
  private:
@@ -143,6 +144,7 @@ class MYELIN_API Optimizer {
   std::map<std::string, Slots> state_;
   std::int64_t steps_ = 0;
   double lr_scale_ = 1.0;
+  bool check_loaded_ = false;  // the next update checks the loaded state against its parameters
   std::shared_ptr<UpdateCache> update_cache_;  // the backend's, from the last update
 };
 
