@@ -123,4 +123,23 @@ sed 's/{"type": "relu"}/{"type": "dropout", "p": 1.0}/' good.json >p_one.json
 refuses p_one 2 "layers[1].p: expected a number in [0, 1), got 1.0" \
   "$myelin" train --spec p_one.json --out out-p_one
 
+# --- a resumed run keeps what defines it; only epochs and the device may change -------------------
+"$myelin" train --spec good.json --out run --stop-after 2 >run.log 2>&1
+check "a run stopped after two updates" test $? -eq 0
+cp run/spec.json spec.saved
+resume_refuses() {  # resume_refuses NAME SED_EXPRESSION FIELD
+  sed "$2" spec.saved >run/spec.json
+  refuses "$1" 2 "$3" "$myelin" train --resume run
+  cp spec.saved run/spec.json
+}
+resume_refuses resume_batch 's/"batch_size": 16/"batch_size": 8/' \
+  "batch_size: 16 in the checkpoint, 8 in run/spec.json"
+resume_refuses resume_seed 's/"seed": 0/"seed": 5/' "seed: 0 in the checkpoint, 5 in run/spec.json"
+resume_refuses resume_dev 's/"dev_size": 20/"dev_size": 10/' "data.dev_size: 20 in the checkpoint"
+resume_refuses resume_layer 's/"type": "relu"/"type": "tanh"/' "layers[1].type: \"relu\" in the checkpoint"
+resume_refuses resume_data 's/"train\.csv"/"nan.csv"/' "data.train_csv"
+"$myelin" train --resume run --epochs 2 >resumed.log 2>&1
+check "a resumed run may train for more epochs" test $? -eq 0
+check "and did" grep -q "^2," run/metrics.csv
+
 cli_finish
