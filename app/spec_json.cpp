@@ -48,7 +48,39 @@ Json init_json(const Init& init) {
   return j;
 }
 
+void differences(const Json& a, const Json& b, const std::string& path,
+                 std::vector<SpecDifference>& out) {
+  if (a.is_object() && b.is_object()) {
+    std::vector<std::string> keys;
+    for (const auto& item : a.items()) keys.push_back(item.key());
+    for (const auto& item : b.items()) {
+      if (!a.contains(item.key())) keys.push_back(item.key());
+    }
+    for (const std::string& k : keys) {
+      const std::string field = path.empty() ? k : path + "." + k;
+      if (!a.contains(k) || !b.contains(k)) {
+        out.push_back({field, a.contains(k) ? a.at(k).dump() : "nothing",
+                       b.contains(k) ? b.at(k).dump() : "nothing"});
+      } else {
+        differences(a.at(k), b.at(k), field, out);
+      }
+    }
+  } else if (a.is_array() && b.is_array() && a.size() == b.size()) {
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      differences(a[i], b[i], path + "[" + std::to_string(i) + "]", out);
+    }
+  } else if (a != b) {
+    out.push_back({path, a.dump(), b.dump()});
+  }
+}
+
 }  // namespace
+
+std::vector<SpecDifference> spec_differences(const ModelSpec& before, const ModelSpec& after) {
+  std::vector<SpecDifference> out;
+  differences(Json::parse(model_spec_json(before)), Json::parse(model_spec_json(after)), "", out);
+  return out;
+}
 
 std::string model_spec_json(const ModelSpec& spec) {
   Json layers = Json::array();

@@ -93,6 +93,22 @@ class RunDirectory {
   bool kept_ = false;
 };
 
+// A resumed run must be the run its checkpoint continues: spec.json may change its epochs and
+// device, nothing that defines the run (data, split, seed, batch size, model, optimizer).
+void check_resumable(const std::string& run_dir, const ModelSpec& spec) {
+  const std::string checkpoint = run_dir + "/model.safetensors";
+  const std::map<std::string, std::string> meta = read_safetensors(checkpoint).metadata;
+  const auto saved = meta.find("spec");
+  if (saved == meta.end()) fail(checkpoint, ": has no spec in its metadata to resume from");
+  for (const SpecDifference& d :
+       spec_differences(parse_model_spec(saved->second, checkpoint), spec)) {
+    if (d.field == "epochs" || d.field == "device") continue;
+    throw UsageError{d.field + ": " + d.before + " in the checkpoint, " + d.after + " in " +
+                     run_dir + "/spec.json (a resumed run keeps what defines it: only epochs " +
+                     "and device may change)"};
+  }
+}
+
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
   std::stringstream in(text);
@@ -142,6 +158,7 @@ int run_train(const Args& args) {
     spec.data.limit = limit;
   }
   const std::int64_t stop_after = option_integer(args, "--stop-after", 0, 1);
+  if (!resume.empty()) check_resumable(run_dir, spec);
   // The options are checked as the spec's fields are: the spec.json this run writes (and a
   // resume reads) must be one the reader accepts.
   try {

@@ -71,6 +71,15 @@ MYELIN_API ModelSpec parse_model_spec(const std::string& json, const std::string
 MYELIN_API ModelSpec read_model_spec(const std::string& path);
 // The spec as JSON with every field spelled out (what a run directory keeps as spec.json).
 MYELIN_API std::string model_spec_json(const ModelSpec& spec);
+// A field in which two specs differ: its path ("batch_size", "layers[1].type", "data.dev_size")
+// and its two values as JSON text.
+struct SpecDifference {
+  std::string field;
+  std::string before, after;
+};
+// Every field in which `after` differs from `before`, in field order.
+MYELIN_API std::vector<SpecDifference> spec_differences(const ModelSpec& before,
+                                                        const ModelSpec& after);
 // The default model: an MLP for Fashion-MNIST (see the README for how it was chosen).
 MYELIN_API ModelSpec default_model_spec();
 
