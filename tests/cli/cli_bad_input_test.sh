@@ -142,4 +142,27 @@ resume_refuses resume_data 's/"train\.csv"/"nan.csv"/' "data.train_csv"
 check "a resumed run may train for more epochs" test $? -eq 0
 check "and did" grep -q "^2," run/metrics.csv
 
+# --- runs killed before their first checkpoint, or between a log line and its checkpoint -------
+steps_of() { grep -o '"step": [0-9]*' "$1/steps.jsonl"; }
+epochs_of() { cut -d, -f1 "$1/metrics.csv"; }
+tensors_of() { "$myelin" inspect "$1/model.safetensors" | grep -v '^#'; }
+"$myelin" train --spec good.json --out whole --epochs 2 >/dev/null 2>&1
+check "an uninterrupted run of two epochs" test -s whole/model.safetensors
+"$myelin" train --spec good.json --out early --epochs 2 --stop-after 3 >/dev/null 2>&1
+rm early/model.safetensors early/optimizer.safetensors  # as if killed before its first checkpoint
+"$myelin" train --resume early >early.log 2>&1
+check "a run killed before its first checkpoint resumes from the start" test $? -eq 0
+check "... and ends with the weights of the uninterrupted run" \
+  test "$(tensors_of early)" = "$(tensors_of whole)"
+check "... with the same log lines" test "$(steps_of early)" = "$(steps_of whole)"
+"$myelin" train --spec good.json --out late --epochs 2 --stop-after 10 >/dev/null 2>&1
+echo '{"step": 11, "epoch": 1, "batch": 3, "loss": 1}' >>late/steps.jsonl  # written, then killed
+echo '2,0.5,0.5,0.5,0.5,0.001,1.0,100' >>late/metrics.csv
+"$myelin" train --resume late >late.log 2>&1
+check "a run killed after logging past its checkpoint resumes" test $? -eq 0
+check "... and ends with the weights of the uninterrupted run" \
+  test "$(tensors_of late)" = "$(tensors_of whole)"
+check "... with no duplicate step lines" test "$(steps_of late)" = "$(steps_of whole)"
+check "... and no duplicate epoch rows" test "$(epochs_of late)" = "$(epochs_of whole)"
+
 cli_finish
