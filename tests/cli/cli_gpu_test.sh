@@ -31,7 +31,8 @@ check "stopped mid-epoch" grep -q "stopped at epoch 2, batch 5" parts1.log
 "$myelin" train --resume parts >parts2.log 2>&1
 check "resumed run" test $? -eq 0
 check "resumed on the device" grep -q "training on cuda:0" parts2.log
-check "same final weights, bit for bit" cmp -s whole/model.safetensors parts/model.safetensors
+check "same final weights, bit for bit" \
+  test "$(checkpoint_contents whole/model.safetensors)" = "$(checkpoint_contents parts/model.safetensors)"
 check "same optimizer state, bit for bit" cmp -s whole/optimizer.safetensors parts/optimizer.safetensors
 
 # --- the device and the CPU train the same weights ----------------------------------------------

@@ -44,7 +44,8 @@ check "stopped mid-epoch" grep -q "stopped at epoch 2, batch 15" parts1.log
 "$myelin" train --resume parts >parts2.log 2>&1
 check "resumed run" test $? -eq 0
 check "resumed at the stopping point" grep -q "resuming at epoch 2, batch 15" parts2.log
-check "same final weights, bit for bit" cmp -s whole/model.safetensors parts/model.safetensors
+check "same final weights, bit for bit" \
+  test "$(checkpoint_contents whole/model.safetensors)" = "$(checkpoint_contents parts/model.safetensors)"
 check "same optimizer state, bit for bit" cmp -s whole/optimizer.safetensors parts/optimizer.safetensors
 check "metrics.csv has a row per epoch" test "$(wc -l <parts/metrics.csv)" -eq 4
 check "steps.jsonl has a line per update" test "$(wc -l <parts/steps.jsonl)" -eq 120

@@ -17,3 +17,10 @@ cli_finish() {
   echo "$failures failure(s)"
   test "$failures" -eq 0
 }
+
+# A model checkpoint as `myelin inspect` shows it (each tensor's type, shape and a checksum of its
+# bytes, and the metadata), without the logs' lengths, which depend on the throughput figures
+# logged. Uses $myelin.
+checkpoint_contents() {
+  "$myelin" inspect "$1" | grep -v -e '^# steps_bytes' -e '^# metrics_bytes'
+}

@@ -158,7 +158,12 @@ int run_train(const Args& args) {
     spec.data.limit = limit;
   }
   const std::int64_t stop_after = option_integer(args, "--stop-after", 0, 1);
-  if (!resume.empty()) check_resumable(run_dir, spec);
+  // A run killed before its first checkpoint has none: resuming it starts it from the beginning
+  // (its data order and masks are pure functions of the seed, so it ends as it would have).
+  const bool has_checkpoint =
+      !resume.empty() && std::filesystem::exists(run_dir + "/model.safetensors");
+  const bool fresh = resume.empty() || !has_checkpoint;
+  if (has_checkpoint) check_resumable(run_dir, spec);
   // The options are checked as the spec's fields are: the spec.json this run writes (and a
   // resume reads) must be one the reader accepts.
   try {
@@ -212,7 +217,7 @@ int run_train(const Args& args) {
   std::map<std::string, std::string> loaded;
   Optimizer optimizer(spec.optimizer);
   TrainPosition position;
-  if (!resume.empty()) {
+  if (has_checkpoint) {
     loaded = load_model(run_dir + "/model.safetensors", model);
     position = load_training_state(run_dir + "/optimizer.safetensors", optimizer);
     if (spec.data.normalize)
@@ -229,10 +234,25 @@ int run_train(const Args& args) {
   // Every input is checked: the run directory is made now, and removed again if the run fails
   // before its first update.
   RunDirectory made(run_dir);
-  if (resume.empty()) {
+  if (fresh) {
     std::ofstream(run_dir + "/spec.json") << model_spec_json(spec);
     std::ofstream(run_dir + "/metrics.csv")
         << "epoch,train_loss,train_accuracy,dev_loss,dev_accuracy,lr,seconds,samples_per_second\n";
+    std::ofstream(run_dir + "/steps.jsonl", std::ios::trunc);
+    if (!resume.empty())
+      std::printf("no checkpoint in %s yet: starting from the beginning\n", run_dir.c_str());
+  } else {
+    // Lines logged after the checkpoint (by a run killed before its next one) are written again
+    // as training repeats those updates: the logs go back to where the checkpoint left them.
+    for (const char* log : {"steps", "metrics"}) {
+      const auto size = loaded.find(std::string(log) + "_bytes");
+      const std::string file =
+          run_dir + (log == std::string("steps") ? "/steps.jsonl" : "/metrics.csv");
+      if (size != loaded.end() && fs::exists(file) &&
+          fs::file_size(file) > std::stoull(size->second)) {
+        fs::resize_file(file, std::stoull(size->second));
+      }
+    }
   }
   std::ofstream steps(run_dir + "/steps.jsonl", std::ios::app);
   std::ofstream metrics(run_dir + "/metrics.csv", std::ios::app);
@@ -255,8 +275,14 @@ int run_train(const Args& args) {
                                                    {"spec", model_spec_json(spec)}};
   auto save = [&] {
     const TrainPosition& p = trainer.position();
+    // The logs' lengths at this checkpoint: a resume cuts what was logged after it.
+    steps.flush();
+    metrics.flush();
+    std::map<std::string, std::string> checkpoint_meta = meta;
+    checkpoint_meta["steps_bytes"] = std::to_string(fs::file_size(run_dir + "/steps.jsonl"));
+    checkpoint_meta["metrics_bytes"] = std::to_string(fs::file_size(run_dir + "/metrics.csv"));
     save_model(run_dir + "/model.safetensors", model, &trainer.executor(), optimizer.steps(),
-               p.epoch, meta);
+               p.epoch, checkpoint_meta);
     save_training_state(run_dir + "/optimizer.safetensors", optimizer, p);
   };
   bool stopped_by_request = false;
