@@ -98,7 +98,7 @@ refuses seed_negative 2 "seed: expected an integer in [0, 18446744073709551615],
 # --- a device this build or this machine does not have --------------------------------------------
 "$myelin" info >info.txt
 if grep -q "not built (CPU-only library)" info.txt; then
-  refuses no_cuda_build 2 "cuda: this myelin was built without the CUDA backend" \
+  refuses no_cuda_build 2 "cuda:0: this myelin was built without the CUDA backend" \
     "$myelin" train --spec good.json --out out-no_cuda_build --device cuda
 elif grep -q "no usable GPU" info.txt; then
   refuses no_gpu 2 "cuda:0: no usable GPU" \
