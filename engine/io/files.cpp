@@ -1,4 +1,6 @@
-// Reading whole files, and gzip.
+// Reading whole files, gzip, and durable writes.
+#include <fcntl.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
@@ -66,6 +68,67 @@ std::vector<unsigned char> read_file_bytes(const std::string& path) {
   if (in.bad()) fail(path, ": read error");
   if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) return gunzip(bytes, path);
   return bytes;
+}
+
+namespace {
+
+// Runs a system call again while a signal interrupts it.
+template <typename F>
+auto retrying(F call) {
+  for (;;) {
+    const auto result = call();
+    if (result >= 0 || errno != EINTR) return result;
+  }
+}
+
+}  // namespace
+
+void sync_directory(const std::string& path) {
+  const int fd = retrying([&] { return ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); });
+  if (fd < 0) fail(path, ": cannot open the directory to flush it (", std::strerror(errno), ")");
+  const int status = retrying([&] { return ::fsync(fd); });
+  const int error = errno;
+  ::close(fd);
+  if (status != 0) fail(path, ": cannot flush the directory (", std::strerror(error), ")");
+}
+
+void write_file_atomically(const std::string& path, const std::vector<ByteSpan>& pieces) {
+  const std::string temporary = path + ".tmp";
+  const int fd = retrying(
+      [&] { return ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); });
+  if (fd < 0) fail(path, ": cannot create ", temporary, " (", std::strerror(errno), ")");
+  auto abandon = [&](const char* what) {
+    const int error = errno;
+    ::close(fd);
+    ::unlink(temporary.c_str());
+    fail(path, ": ", what, " (", std::strerror(error), ")");
+  };
+  for (const ByteSpan& piece : pieces) {
+    const char* at = static_cast<const char*>(piece.data);
+    std::size_t left = piece.size;
+    while (left > 0) {
+      const ssize_t n = retrying([&] { return ::write(fd, at, left); });
+      if (n <= 0) abandon("write error");
+      at += n;
+      left -= static_cast<std::size_t>(n);
+    }
+  }
+  if (retrying([&] { return ::fsync(fd); }) != 0) abandon("cannot flush the file to the disk");
+  if (::close(fd) != 0) {
+    ::unlink(temporary.c_str());
+    fail(path, ": write error on close (", std::strerror(errno), ")");
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    ::unlink(temporary.c_str());
+    fail(path, ": cannot rename ", temporary, " into place (", std::strerror(error), ")");
+  }
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  sync_directory(parent.empty() ? "." : parent.string());
+}
+
+void write_file_atomically(const std::string& path, const std::string& text) {
+  write_file_atomically(path, {ByteSpan{text.data(), text.size()}});
 }
 
 }  // namespace myelin

@@ -185,8 +185,6 @@ void write_npy(const std::string& path, const Tensor& tensor) {
   const std::size_t unpadded = 10 + header.size() + 1;
   header.append((64 - unpadded % 64) % 64, ' ');
   header += '\n';
-  std::ofstream out(path, std::ios::binary);
-  if (!out) fail(path, ": cannot create the file");
   const unsigned char prefix[] = {0x93,
                                   'N',
                                   'U',
@@ -197,10 +195,8 @@ void write_npy(const std::string& path, const Tensor& tensor) {
                                   0,
                                   static_cast<unsigned char>(header.size() & 0xff),
                                   static_cast<unsigned char>(header.size() >> 8)};
-  out.write(reinterpret_cast<const char*>(prefix), sizeof prefix);
-  out << header;
-  out.write(static_cast<const char*>(host.raw()), static_cast<std::streamsize>(host.nbytes()));
-  if (!out) fail(path, ": write error");
+  write_file_atomically(
+      path, {{prefix, sizeof prefix}, {header.data(), header.size()}, {host.raw(), host.nbytes()}});
 }
 
 }  // namespace myelin

@@ -228,24 +228,12 @@ void write_safetensors(const std::string& path,
   header["__metadata__"] = meta;
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) fail(path, ": cannot create ", temporary);
-    unsigned char length[8];
-    std::uint64_t n = text.size();
-    for (int i = 0; i < 8; ++i, n >>= 8) length[i] = static_cast<unsigned char>(n & 0xff);
-    out.write(reinterpret_cast<const char*>(length), 8);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    for (const Tensor& t : host) {
-      out.write(static_cast<const char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
-    }
-    out.flush();
-    if (!out) fail(path, ": write error");
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    fail(path, ": cannot rename ", temporary, " into place");
-  }
+  unsigned char length[8];
+  std::uint64_t n = text.size();
+  for (int i = 0; i < 8; ++i, n >>= 8) length[i] = static_cast<unsigned char>(n & 0xff);
+  std::vector<ByteSpan> pieces = {{length, 8}, {text.data(), text.size()}};
+  for (const Tensor& t : host) pieces.push_back({t.raw(), t.nbytes()});
+  write_file_atomically(path, pieces);
 }
 
 }  // namespace myelin

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -19,6 +20,18 @@ MYELIN_API std::vector<unsigned char> read_file_bytes(const std::string& path);
 // Inflates gzip data held in memory; `name` is used in error messages.
 MYELIN_API std::vector<unsigned char> gunzip(const std::vector<unsigned char>& data,
                                              const std::string& name);
+
+// Durable writes. write_file_atomically leaves `path` with either its old content or all of the
+// new after a crash at any instant: the pieces go to `path`.tmp, which is flushed to the disk and
+// renamed over `path`, and the directory is flushed so that the rename survives a power cut too.
+struct ByteSpan {
+  const void* data;
+  std::size_t size;
+};
+MYELIN_API void write_file_atomically(const std::string& path, const std::vector<ByteSpan>& pieces);
+MYELIN_API void write_file_atomically(const std::string& path, const std::string& text);
+// Flushes a directory's entries (files made, renamed or removed in it) to the disk.
+MYELIN_API void sync_directory(const std::string& path);
 
 // IDX, the MNIST format (gzip or raw): magic 0x00 0x00 <type> <rank>, big-endian dimensions,
 // big-endian data. unsigned byte data stays uint8; int32 becomes int32; float and double

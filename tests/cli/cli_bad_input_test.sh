@@ -149,7 +149,7 @@ tensors_of() { "$myelin" inspect "$1/model.safetensors" | grep -v '^#'; }
 "$myelin" train --spec good.json --out whole --epochs 2 >/dev/null 2>&1
 check "an uninterrupted run of two epochs" test -s whole/model.safetensors
 "$myelin" train --spec good.json --out early --epochs 2 --stop-after 3 >/dev/null 2>&1
-rm early/model.safetensors early/optimizer.safetensors  # as if killed before its first checkpoint
+rm -r early/checkpoint* early/*.safetensors  # as if killed before its first checkpoint
 "$myelin" train --resume early >early.log 2>&1
 check "a run killed before its first checkpoint resumes from the start" test $? -eq 0
 check "... and ends with the weights of the uninterrupted run" \

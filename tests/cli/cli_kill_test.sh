@@ -20,10 +20,10 @@ printf '{"layers": [{"type": "linear", "out": 8}, {"type": "relu"}, {"type": "li
   "epochs": 3, "batch_size": 16, "optimizer": {"type": "adam", "lr": 0.01},
   "data": {"format": "csv", "train_csv": "train.csv", "dev_size": 20}}' >spec.json
 
-# What a run leaves, without the figures that depend on time: each file's path, each tensor's
-# checksum, the logs' update and epoch numbers and losses.
+# What a run leaves, without the figures that depend on time: each file's path (checkpoints
+# unnumbered), each tensor's checksum, the logs' update and epoch numbers and losses.
 run_state() {
-  (cd "$1" && find . | LC_ALL=C sort)
+  (cd "$1" && find . | sed 's|checkpoints/[0-9]*|checkpoints/N|' | LC_ALL=C sort)
   checkpoint_contents "$1/model.safetensors"
   "$myelin" inspect "$1/optimizer.safetensors"
   sed -e 's/, "samples_per_second": [^}]*//' "$1/steps.jsonl"
@@ -85,5 +85,19 @@ done
 check "killed at every one of the $points points ($killed)" test "$killed" -eq "$points"
 check "every killed run ended as the uninterrupted one ($recovered of $points)" \
   test "$recovered" -eq "$points"
+
+# A run directory written before checkpoints had a commit link holds the model and optimizer
+# files themselves; it resumes, and takes the new layout at its next checkpoint.
+rm -rf run
+"$myelin" train --spec spec.json --out run --stop-after 3 >stopped.log 2>&1
+cp --remove-destination run/checkpoint/model.safetensors run/checkpoint/optimizer.safetensors run/
+rm -r run/checkpoint run/checkpoints
+"$myelin" train --resume run >resume.log 2>&1
+check "a run directory of the earlier layout resumes" test $? -eq 0
+check "... to the uninterrupted run, in the new layout" test "$(run_state run)" = "$(cat whole.state)"
+cp -rL whole copied
+"$myelin" train --resume copied --epochs 4 >copied.log 2>&1
+check "a copy that lost its links is refused" test $? -eq 1
+check "... saying why" grep -q "copied/checkpoint: is not a link to a checkpoint" copied.log
 
 cli_finish

@@ -89,18 +89,17 @@ ssize_t pwrite(int fd, const void* data, size_t size, off_t offset) {
   return real(fd, data, size, offset);
 }
 
-#define MYELIN_KILL_POINT(ret, name, params, args)            \
-  ret name params {                                           \
-    static auto real = next<ret(*) params>(#name);            \
-    if (kill_here()) die();                                   \
-    return real args;                                         \
+#define MYELIN_KILL_POINT(ret, name, params, args) \
+  ret name params {                                \
+    static auto real = next<ret(*) params>(#name); \
+    if (kill_here()) die();                        \
+    return real args;                              \
   }
 
 MYELIN_KILL_POINT(int, fsync, (int fd), (fd))
 MYELIN_KILL_POINT(int, fdatasync, (int fd), (fd))
 MYELIN_KILL_POINT(int, rename, (const char* from, const char* to), (from, to))
-MYELIN_KILL_POINT(int, renameat, (int a, const char* from, int b, const char* to),
-                  (a, from, b, to))
+MYELIN_KILL_POINT(int, renameat, (int a, const char* from, int b, const char* to), (a, from, b, to))
 MYELIN_KILL_POINT(int, renameat2,
                   (int a, const char* from, int b, const char* to, unsigned int flags),
                   (a, from, b, to, flags))

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "run_directory.hpp"
 #include "session.hpp"
 
 namespace myelin::cli {
@@ -69,34 +70,10 @@ class Progress {
   std::chrono::steady_clock::time_point last_{};
 };
 
-// The run directory of a new run: made by the constructor (a UsageError when it cannot be) and
-// removed with what it holds by the destructor, unless keep() was called or it existed before.
-class RunDirectory {
- public:
-  explicit RunDirectory(const std::string& path) : path_(path) {
-    std::error_code ec;
-    made_ = !std::filesystem::exists(path, ec);
-    std::filesystem::create_directories(path, ec);
-    if (ec) throw UsageError{path + ": cannot create the run directory (" + ec.message() + ")"};
-  }
-  ~RunDirectory() {
-    std::error_code ec;
-    if (made_ && !kept_) std::filesystem::remove_all(path_, ec);
-  }
-  RunDirectory(const RunDirectory&) = delete;
-  RunDirectory& operator=(const RunDirectory&) = delete;
-  void keep() { kept_ = true; }
-
- private:
-  std::string path_;
-  bool made_ = false;
-  bool kept_ = false;
-};
-
 // A resumed run must be the run its checkpoint continues: spec.json may change its epochs and
 // device, nothing that defines the run (data, split, seed, batch size, model, optimizer).
-void check_resumable(const std::string& run_dir, const ModelSpec& spec) {
-  const std::string checkpoint = run_dir + "/model.safetensors";
+void check_resumable(const std::string& run_dir, const std::string& checkpoint,
+                     const ModelSpec& spec) {
   const std::map<std::string, std::string> meta = read_safetensors(checkpoint).metadata;
   const auto saved = meta.find("spec");
   if (saved == meta.end()) fail(checkpoint, ": has no spec in its metadata to resume from");
@@ -160,10 +137,11 @@ int run_train(const Args& args) {
   const std::int64_t stop_after = option_integer(args, "--stop-after", 0, 1);
   // A run killed before its first checkpoint has none: resuming it starts it from the beginning
   // (its data order and masks are pure functions of the seed, so it ends as it would have).
-  const bool has_checkpoint =
-      !resume.empty() && std::filesystem::exists(run_dir + "/model.safetensors");
+  const CheckpointFiles checkpoint =
+      resume.empty() ? CheckpointFiles{} : committed_checkpoint(run_dir);
+  const bool has_checkpoint = checkpoint.present();
   const bool fresh = resume.empty() || !has_checkpoint;
-  if (has_checkpoint) check_resumable(run_dir, spec);
+  if (has_checkpoint) check_resumable(run_dir, checkpoint.model, spec);
   // The options are checked as the spec's fields are: the spec.json this run writes (and a
   // resume reads) must be one the reader accepts.
   try {
@@ -218,10 +196,10 @@ int run_train(const Args& args) {
   Optimizer optimizer(spec.optimizer);
   TrainPosition position;
   if (has_checkpoint) {
-    loaded = load_model(run_dir + "/model.safetensors", model);
-    position = load_training_state(run_dir + "/optimizer.safetensors", optimizer);
+    loaded = load_model(checkpoint.model, model);
+    position = load_training_state(checkpoint.optimizer, optimizer);
     if (spec.data.normalize)
-      norm = Normalization::from_json(loaded["normalization"], run_dir + "/model.safetensors");
+      norm = Normalization::from_json(loaded["normalization"], checkpoint.model);
   } else {
     if (spec.data.normalize) norm = fit_normalization(data.train.features);
     const std::string init = option(args, "--init", "");
@@ -231,34 +209,41 @@ int run_train(const Args& args) {
     model.graph.freeze_prefix(layer + ".");
   }
 
-  // Every input is checked: the run directory is made now, and removed again if the run fails
-  // before its first update.
-  RunDirectory made(run_dir);
-  if (fresh) {
-    std::ofstream(run_dir + "/spec.json") << model_spec_json(spec);
-    std::ofstream(run_dir + "/metrics.csv")
-        << "epoch,train_loss,train_accuracy,dev_loss,dev_accuracy,lr,seconds,samples_per_second\n";
-    std::ofstream(run_dir + "/steps.jsonl", std::ios::trunc);
-    if (!resume.empty())
-      std::printf("no checkpoint in %s yet: starting from the beginning\n", run_dir.c_str());
+  Trainer trainer(model.graph, model.loss, optimizer, train_options(spec, device));
+  trainer.set_position(position);
+  SplitSource train_source(data.train, norm, model.input, model.labels);
+
+  // Every input is checked: the run directory is written now, all at once.
+  const std::string metrics_header =
+      "epoch,train_loss,train_accuracy,dev_loss,dev_accuracy,lr,seconds,samples_per_second\n";
+  if (resume.empty()) {
+    create_run_directory(run_dir, {{"spec.json", model_spec_json(spec)},
+                                   {"metrics.csv", metrics_header},
+                                   {"steps.jsonl", ""}});
   } else {
-    // Lines logged after the checkpoint (by a run killed before its next one) are written again
-    // as training repeats those updates: the logs go back to where the checkpoint left them.
-    for (const char* log : {"steps", "metrics"}) {
-      const auto size = loaded.find(std::string(log) + "_bytes");
-      const std::string file =
-          run_dir + (log == std::string("steps") ? "/steps.jsonl" : "/metrics.csv");
-      if (size != loaded.end() && fs::exists(file) &&
-          fs::file_size(file) > std::stoull(size->second)) {
-        fs::resize_file(file, std::stoull(size->second));
+    tidy_run_directory(run_dir);
+    if (fresh) {
+      std::printf("no checkpoint in %s yet: starting from the beginning\n", run_dir.c_str());
+      write_file_atomically(run_dir + "/spec.json", model_spec_json(spec));
+      write_file_atomically(run_dir + "/metrics.csv", metrics_header);
+      write_file_atomically(run_dir + "/steps.jsonl", "");
+    } else {
+      // Lines logged after the checkpoint (by a run killed before its next one) are logged again
+      // as training repeats those updates: the logs go back to where the checkpoint left them.
+      for (const char* log : {"steps.jsonl", "metrics.csv"}) {
+        const std::string key = std::string(log).substr(0, std::string(log).find('.')) + "_bytes";
+        const auto length = loaded.find(key);
+        if (length == loaded.end()) continue;
+        if (!cut_log(run_dir + "/" + log, std::stoull(length->second))) {
+          std::fprintf(stderr, "warning: %s/%s is shorter than at the checkpoint\n",
+                       run_dir.c_str(), log);
+        }
       }
     }
   }
-  std::ofstream steps(run_dir + "/steps.jsonl", std::ios::app);
-  std::ofstream metrics(run_dir + "/metrics.csv", std::ios::app);
+  RunLog steps(run_dir + "/steps.jsonl");
+  RunLog metrics(run_dir + "/metrics.csv");
 
-  Trainer trainer(model.graph, model.loss, optimizer, train_options(spec, device));
-  trainer.set_position(position);
   std::printf(
       "training on %s (%s): %lld training rows, %lld dev rows, %lld features, %lld classes\n",
       device.str().c_str(), device_note.c_str(), static_cast<long long>(data.train.rows()),
@@ -276,14 +261,14 @@ int run_train(const Args& args) {
   auto save = [&] {
     const TrainPosition& p = trainer.position();
     // The logs' lengths at this checkpoint: a resume cuts what was logged after it.
-    steps.flush();
-    metrics.flush();
     std::map<std::string, std::string> checkpoint_meta = meta;
-    checkpoint_meta["steps_bytes"] = std::to_string(fs::file_size(run_dir + "/steps.jsonl"));
-    checkpoint_meta["metrics_bytes"] = std::to_string(fs::file_size(run_dir + "/metrics.csv"));
-    save_model(run_dir + "/model.safetensors", model, &trainer.executor(), optimizer.steps(),
-               p.epoch, checkpoint_meta);
-    save_training_state(run_dir + "/optimizer.safetensors", optimizer, p);
+    checkpoint_meta["steps_bytes"] = std::to_string(steps.sync());
+    checkpoint_meta["metrics_bytes"] = std::to_string(metrics.sync());
+    commit_checkpoint(run_dir, [&](const std::string& directory) {
+      save_model(directory + "/model.safetensors", model, &trainer.executor(), optimizer.steps(),
+                 p.epoch, checkpoint_meta);
+      save_training_state(directory + "/optimizer.safetensors", optimizer, p);
+    });
   };
   bool stopped_by_request = false;
   trainer.on_step = [&](const StepInfo& s) {
@@ -294,7 +279,7 @@ int run_train(const Args& args) {
         "\"lr\": %.9g, \"samples_per_second\": %.6g}\n",
         static_cast<long long>(s.step), static_cast<long long>(s.epoch),
         static_cast<long long>(s.batch), s.loss, s.grad_norm, s.lr, s.samples_per_second);
-    steps << line;
+    steps.append(line);
     progress.step(s, spec.epochs);
     if (!terminal && (s.batch + 1) % std::max<std::int64_t>(1, s.batches_per_epoch / 4) == 0 &&
         s.batch + 1 != s.batches_per_epoch) {
@@ -328,19 +313,14 @@ int run_train(const Args& args) {
                   static_cast<long long>(e.epoch + 1), e.loss, train_eval.confusion.accuracy(),
                   dev.loss, dev.confusion.accuracy(), optimizer.lr("weights"), e.seconds,
                   e.samples_per_second);
-    metrics << row;
-    metrics.flush();
-    steps.flush();
+    metrics.append(row);
     save();
   };
 
   std::signal(SIGINT, on_interrupt);
-  SplitSource train_source(data.train, norm, model.input, model.labels);
-  made.keep();
   trainer.fit(train_source);
   std::signal(SIGINT, SIG_DFL);
   progress.end_line();
-  steps.flush();
   const TrainPosition& p = trainer.position();
   if (p.epoch < spec.epochs) {
     save();
