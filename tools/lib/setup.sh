@@ -16,6 +16,9 @@ MYELIN_PACKAGES=(
   dataset-fashion-mnist   # the real data of the main job and of its tests
 )
 
+# What tools/fuzz adds: clang with libFuzzer and its sanitizer runtimes, and clang's OpenMP.
+MYELIN_FUZZ_PACKAGES=(clang libclang-rt-14-dev libomp-14-dev)
+
 myelin_log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 myelin_install_packages() {
@@ -40,7 +43,9 @@ myelin_install_packages() {
 myelin_build() {
   local preset=${1:-$MYELIN_PRESET}
   cd "$MYELIN_ROOT"
-  if [ "$preset" = emulated ]; then
+  if [ "$preset" = fuzz ]; then
+    myelin_log "configuring ($preset: the readers' libFuzzer targets, clang with AddressSanitizer and UBSan)"
+  elif [ "$preset" = emulated ]; then
     myelin_log "configuring ($preset: the CUDA backend on the emulated device, with AddressSanitizer and UBSan)"
   elif command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
     myelin_log "configuring ($preset, CUDA toolkit found: the CUDA backend is built)"
