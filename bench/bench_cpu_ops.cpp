@@ -1,8 +1,11 @@
-// Throughput of the CPU reference path: one op forward + backward per iteration, and a whole
-// MLP training step. Items processed are elements (ops) or samples (training step).
+// Throughput of the CPU reference path: one op forward + backward per iteration, a whole MLP
+// training step, and the optimizer update. Items processed are elements (ops, updates) or
+// samples (training step).
 #include <benchmark/benchmark.h>
 
 #include <myelin/myelin.hpp>
+
+#include "update_rules.hpp"  // the per-element rules, for the unfused baseline
 
 namespace {
 
@@ -58,10 +61,102 @@ void mlp_training_step(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * batch);
 }
 
+// The parameters of the Fashion-MNIST MLP 784-512-256-10 (535,818 values) and their gradients.
+struct MlpParameters {
+  std::vector<Tensor> values, grads;
+  MlpParameters() {
+    const std::vector<Shape> shapes = {Shape{512, 784}, Shape{512},     Shape{256, 512},
+                                       Shape{256},      Shape{10, 256}, Shape{10}};
+    std::uint64_t seed = 10;
+    for (const Shape& s : shapes) {
+      values.push_back(filled(s, seed++));
+      grads.push_back(filled(s, seed++));
+    }
+  }
+  std::int64_t count() const {
+    std::int64_t n = 0;
+    for (const Tensor& t : values) n += t.numel();
+    return n;
+  }
+};
+
+OptimizerOptions rule_options(int rule) {
+  switch (rule) {
+    case 0:
+      return OptimizerOptions::sgd(0.01);
+    case 1:
+      return OptimizerOptions::momentum_sgd(0.01, 0.9);
+    case 2:
+      return OptimizerOptions::rmsprop(0.001);
+    default:
+      return OptimizerOptions::adam(0.001);
+  }
+}
+
+// Optimizer::step over the MLP's parameters: the fused update, in float.
+void optimizer_step(benchmark::State& state) {
+  MlpParameters p;
+  Optimizer optimizer(rule_options(static_cast<int>(state.range(0))));
+  std::vector<ParamRef> refs;
+  for (std::size_t i = 0; i < p.values.size(); ++i) {
+    refs.push_back({"p" + std::to_string(i), "weights", &p.values[i], &p.grads[i]});
+  }
+  for (auto _ : state) optimizer.step(refs);
+  state.SetItemsProcessed(state.iterations() * p.count());
+  state.SetLabel(optimizer_kind_name(rule_options(static_cast<int>(state.range(0))).kind));
+}
+
+// The baseline the fused update replaced: every element through the rule chosen at run time, in
+// double, one parallel loop per parameter.
+void optimizer_step_unfused_double(benchmark::State& state) {
+  MlpParameters p;
+  const OptimizerOptions o = rule_options(static_cast<int>(state.range(0)));
+  UpdateConstants<double> k;
+  k.rule = o.kind == OptimizerKind::kSgd        ? UpdateRule::kSgd
+           : o.kind == OptimizerKind::kMomentum ? UpdateRule::kMomentum
+           : o.kind == OptimizerKind::kRmsprop  ? UpdateRule::kRmsprop
+                                                : UpdateRule::kAdam;
+  k.lr = o.lr;
+  k.momentum = o.momentum;
+  k.alpha = o.alpha;
+  k.beta1 = o.beta1;
+  k.beta2 = o.beta2;
+  k.eps = o.eps;
+  k.step_size = o.lr;
+  std::vector<std::vector<Tensor>> slots(p.values.size());
+  for (std::size_t i = 0; i < p.values.size(); ++i) {
+    for (int s = 0; s < 3; ++s) slots[i].push_back(Tensor::zeros(p.values[i].shape()));
+  }
+  for (auto _ : state) {
+    for (std::size_t t = 0; t < p.values.size(); ++t) {
+      float* w = p.values[t].data<float>();
+      const float* g = p.grads[t].data<float>();
+      float* s0 = slots[t][0].data<float>();
+      float* s1 = slots[t][1].data<float>();
+      float* s2 = slots[t][2].data<float>();
+      const std::int64_t n = p.values[t].numel();
+#pragma omp parallel for schedule(static) if (n > 16384)
+      for (std::int64_t i = 0; i < n; ++i) {
+        double wi = w[i], a = s0[i], b = s1[i], c = s2[i];
+        update_element(k, wi, static_cast<double>(g[i]), a, b, c);
+        w[i] = static_cast<float>(wi);
+        s0[i] = static_cast<float>(a);
+        s1[i] = static_cast<float>(b);
+        s2[i] = static_cast<float>(c);
+      }
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * p.count());
+  state.SetLabel(optimizer_kind_name(o.kind));
+}
+
 BENCHMARK_CAPTURE(op_step, relu, std::string("relu"))->Args({1024, 1024})->UseRealTime();
 BENCHMARK_CAPTURE(op_step, gelu, std::string("gelu"))->Args({1024, 1024})->UseRealTime();
 BENCHMARK_CAPTURE(op_step, softmax, std::string("softmax"))->Args({1024, 1024})->UseRealTime();
 BENCHMARK(mlp_training_step)->Args({128, 256})->Args({512, 256})->UseRealTime();
+// 0: SGD, 1: momentum, 2: RMSprop, 3: Adam.
+BENCHMARK(optimizer_step)->DenseRange(0, 3)->UseRealTime();
+BENCHMARK(optimizer_step_unfused_double)->DenseRange(0, 3)->UseRealTime();
 
 }  // namespace
 

@@ -56,22 +56,8 @@ bool same(const UpdateConstants<float>& a, const UpdateConstants<float>& b) {
 }
 
 UpdateConstants<float> to_float(const UpdateConstants<double>& d) {
-  UpdateConstants<float> f;
-  f.rule = d.rule;
-  f.lr = static_cast<float>(d.lr);
+  UpdateConstants<float> f = constants_as<float>(d);
   f.grad_scale = 1.0f;  // replaced on the device by the clip scale
-  f.grad_clip = static_cast<float>(d.grad_clip);
-  f.l2 = static_cast<float>(d.l2);
-  f.decay = static_cast<float>(d.decay);
-  f.momentum = static_cast<float>(d.momentum);
-  f.alpha = static_cast<float>(d.alpha);
-  f.beta1 = static_cast<float>(d.beta1);
-  f.beta2 = static_cast<float>(d.beta2);
-  f.eps = static_cast<float>(d.eps);
-  f.step_size = static_cast<float>(d.step_size);
-  f.bias_correction2_sqrt = static_cast<float>(d.bias_correction2_sqrt);
-  f.centered = d.centered;
-  f.amsgrad = d.amsgrad;
   return f;
 }
 
