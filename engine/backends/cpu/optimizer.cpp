@@ -30,7 +30,6 @@ struct ParameterUpdate {
     T* __restrict s2 = kS2 ? slot(2) : nullptr;
     const UpdateConstants<T> c = k;
     parallel_for(w.numel(), [=](std::int64_t begin, std::int64_t end) {
-#pragma omp simd
       for (std::int64_t i = begin; i < end; ++i) {
         T a = kS0 ? s0[i] : T(0);
         T b = kS1Used ? s1[i] : T(0);
