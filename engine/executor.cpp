@@ -85,24 +85,7 @@ void Executor::forward(Mode mode, std::uint64_t step) {
   }
   ThreadScope threads(m.options.num_threads);
   DeviceScope scope(*m.runtime);
-  // Every input a node reads must be bound; re-infer shapes when the batch changed.
-  std::vector<Shape> input_shapes;
-  for (Value in : g.inputs()) {
-    const Tensor& t = m.values[idx(in)];
-    input_shapes.push_back(t.defined() ? t.shape() : Shape{});
-  }
-  for (int n : m.order) {
-    const Node& node = g.nodes()[static_cast<std::size_t>(n)];
-    for (Value in : node.inputs) {
-      if (in.valid() && g.info(in).kind == ValueKind::kInput && !m.values[idx(in)].defined()) {
-        fail("forward: input '", g.name(in), "' (read by node '", node.name, "') is not set");
-      }
-    }
-  }
-  if (!m.has_forward || input_shapes != m.inferred_for) {
-    m.infer_shapes();
-    m.inferred_for = input_shapes;
-  }
+  m.prepare();
   m.runtime->begin_forward(step);
   for (int n : m.order) {
     const Node& node = g.nodes()[static_cast<std::size_t>(n)];
@@ -112,6 +95,7 @@ void Executor::forward(Mode mode, std::uint64_t step) {
     m.check_guards(n, ctx);
   }
   m.has_forward = true;
+  m.backward_since_forward = false;
   m.last_mode = mode;
   m.last_step = step;
 }
@@ -134,8 +118,13 @@ void Executor::backward(Value output, const Tensor& seed_grad, bool accumulate) 
     fail("backward: the seed gradient is ", seed_grad.shape().str(), " but '", g.name(output),
          "' is ", out.shape().str());
   }
+  if (m.planning() && g.info(output).producer >= 0 && !m.kept[idx(output)]) {
+    fail("backward: '", g.name(output), "' is not one of the executor's outputs, so its memory ",
+         "may have been reused (list it in ExecutorOptions::outputs)");
+  }
   ThreadScope threads(m.options.num_threads);
   DeviceScope scope(*m.runtime);
+  m.backward_since_forward = true;
   std::fill(m.grad_written.begin(), m.grad_written.end(), 0);
   for (std::size_t v = 0; v < m.want_grad.size(); ++v) {
     if (!m.want_grad[v] || !accumulate) continue;
@@ -221,6 +210,12 @@ const Tensor& Executor::pending_value(Value v) const {
     fail("value '", vi.name, "' has not been computed",
          vi.kind == ValueKind::kInput ? " (set_input it)" : " (run forward first)");
   }
+  if (m.planning() && !m.kept[idx(v)] &&
+      (m.reused_in_forward[idx(v)] || (m.backward_since_forward && m.reused_in_backward[idx(v)]))) {
+    fail("value '", vi.name, "' is not kept: the memory plan reused its memory later in the ",
+         m.reused_in_forward[idx(v)] ? "forward" : "backward", " pass (list it in ",
+         "ExecutorOptions::outputs to read it)");
+  }
   return t;
 }
 
@@ -301,6 +296,13 @@ const ExecutorOptions& Executor::options() const {
 Backend Executor::backend() const {
   return impl_->backend;
 }
+MemoryPlanInfo Executor::memory_plan() {
+  Impl& m = *impl_;
+  DeviceScope scope(*m.runtime);
+  m.prepare();
+  return m.plan;
+}
+
 const std::vector<int>& Executor::order() const {
   return impl_->order;
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backends/backend.hpp"
+#include "memory.hpp"
 #include "myelin/executor.hpp"
 
 namespace myelin {
@@ -43,6 +44,14 @@ struct Executor::Impl {
   std::vector<std::vector<Tensor>> saved;
   std::vector<std::vector<Tensor>> scratch;  // per input slot, for fan-in accumulation
 
+  // The memory plan (memory_plan.hpp) for the shapes in inferred_for.
+  std::shared_ptr<Storage> arena;
+  MemoryPlanInfo plan;
+  std::vector<char> kept;                // per value: alive to the end of the pass (outputs)
+  std::vector<char> reused_in_forward;   // per value: later forward work may overwrite it
+  std::vector<char> reused_in_backward;  // per value: later backward work may overwrite it
+  bool backward_since_forward = false;
+
   std::vector<Value> trainable;
   std::unique_ptr<ExecutionBackend> runtime;  // the backend of options.device
   std::vector<Shape> inferred_for;            // input shapes the current buffers were sized for
@@ -55,7 +64,14 @@ struct Executor::Impl {
   }
   void compile();
   void bind_parameters();
+  // Checks that every input a node reads is bound, and infers shapes and places buffers when the
+  // bound shapes changed.
+  void prepare();
   void infer_shapes();
+  bool planning() const { return options.plan_memory && !options.guard_words; }
+  // Places the buffers of the pass in the arena (metas: per value, the inferred node outputs).
+  void place(const std::vector<TensorMeta>& metas,
+             const std::vector<std::vector<TensorMeta>>& saved_metas);
   OpContext make_context(int node_index, Mode mode, std::uint64_t step);
   Tensor& grad_buffer(Value v);
   // The value of the last forward pass, without waiting for the device.

@@ -1,9 +1,13 @@
 // The executor's plan: topological order, which values take gradients, the backend, parameter
 // binding, shape inference and buffers, and the per-node contexts.
+#include <algorithm>
+#include <cstdint>
 #include <queue>
+#include <string>
 
 #include "executor_impl.hpp"
 #include "memory.hpp"
+#include "memory_plan.hpp"
 #include "myelin/error.hpp"
 
 namespace myelin {
@@ -126,6 +130,9 @@ void Executor::Impl::compile() {
   shared.assign(nv, 0);
   saved.assign(nodes.size(), {});
   scratch.assign(nodes.size(), {});
+  kept.assign(nv, 0);
+  reused_in_forward.assign(nv, 0);
+  reused_in_backward.assign(nv, 0);
   bind_parameters();
 }
 
@@ -150,10 +157,35 @@ void Executor::Impl::bind_parameters() {
 
 // ---- shapes -----------------------------------------------------------------------------------
 
+void Executor::Impl::prepare() {
+  const Graph& g = *graph;
+  std::vector<Shape> input_shapes;
+  for (Value in : g.inputs()) {
+    const Tensor& t = values[idx(in)];
+    input_shapes.push_back(t.defined() ? t.shape() : Shape{});
+  }
+  for (int n : order) {
+    const Node& node = g.nodes()[static_cast<std::size_t>(n)];
+    for (Value in : node.inputs) {
+      if (in.valid() && g.info(in).kind == ValueKind::kInput && !values[idx(in)].defined()) {
+        fail("forward: input '", g.name(in), "' (read by node '", node.name, "') is not set");
+      }
+    }
+  }
+  if (!has_forward || input_shapes != inferred_for) {
+    infer_shapes();
+    inferred_for = input_shapes;
+  }
+}
+
 void Executor::Impl::infer_shapes() {
   const Graph& g = *graph;
   const auto& nodes = g.nodes();
+  std::vector<TensorMeta> metas(static_cast<std::size_t>(graph_values));
+  std::vector<char> inferred(static_cast<std::size_t>(graph_values), 0);
+  std::vector<std::vector<TensorMeta>> saved_metas(nodes.size());
   auto meta_of = [&](Value v) {
+    if (inferred[idx(v)]) return metas[idx(v)];
     const Tensor& t = values[idx(v)];
     return TensorMeta{t.shape(), t.dtype()};
   };
@@ -173,21 +205,196 @@ void Executor::Impl::infer_shapes() {
     for (Value s : node.state) ctx.state.push_back(meta_of(s));
     node.op->infer(ctx);
     for (std::size_t o = 0; o < node.outputs.size(); ++o) {
-      Tensor& t = values[idx(node.outputs[o])];
-      const TensorMeta& m = ctx.outputs[o];
-      if (!t.defined() || t.shape() != m.shape || t.dtype() != m.dtype) {
-        t = allocate(m.shape, m.dtype);
-      }
+      metas[idx(node.outputs[o])] = ctx.outputs[o];
+      inferred[idx(node.outputs[o])] = 1;
     }
+    saved_metas[static_cast<std::size_t>(n)] = ctx.saved;
+  }
+  if (planning()) {
+    place(metas, saved_metas);
+    return;
+  }
+  auto fit = [&](Tensor& t, const TensorMeta& m) {
+    if (!t.defined() || t.shape() != m.shape || t.dtype() != m.dtype)
+      t = allocate(m.shape, m.dtype);
+  };
+  for (int n : order) {
+    const Node& node = nodes[static_cast<std::size_t>(n)];
+    for (Value out : node.outputs) fit(values[idx(out)], metas[idx(out)]);
     auto& node_saved = saved[static_cast<std::size_t>(n)];
-    node_saved.resize(ctx.saved.size());
-    for (std::size_t s = 0; s < ctx.saved.size(); ++s) {
-      const TensorMeta& m = ctx.saved[s];
-      Tensor& t = node_saved[s];
-      if (!t.defined() || t.shape() != m.shape || t.dtype() != m.dtype) {
-        t = allocate(m.shape, m.dtype);
-      }
+    const auto& m = saved_metas[static_cast<std::size_t>(n)];
+    node_saved.resize(m.size());
+    for (std::size_t s = 0; s < m.size(); ++s) fit(node_saved[s], m[s]);
+  }
+}
+
+// ---- memory plan ------------------------------------------------------------------------------
+
+void Executor::Impl::place(const std::vector<TensorMeta>& metas,
+                           const std::vector<std::vector<TensorMeta>>& saved_metas) {
+  const Graph& g = *graph;
+  const auto& nodes = g.nodes();
+  const int count = static_cast<int>(order.size());
+  const int end = 2 * count + 1;  // after the pass
+  const std::size_t nv = static_cast<std::size_t>(graph_values);
+  std::vector<int> fwd(nodes.size(), -1), bwd(nodes.size(), -1);
+  std::vector<char> runs_backward(nodes.size(), 0);
+  for (int k = 0; k < count; ++k) {
+    const auto n = static_cast<std::size_t>(order[static_cast<std::size_t>(k)]);
+    fwd[n] = k;
+    bwd[n] = 2 * count - k;
+    for (Value out : nodes[n].outputs) runs_backward[n] |= requires_grad[idx(out)];
+  }
+  // Backward of a node may read its inputs, outputs and saved tensors.
+  auto last_read = [&](std::size_t n) { return runs_backward[n] ? bwd[n] : fwd[n]; };
+
+  kept.assign(nv, 0);
+  for (Value out : options.outputs) kept[idx(out)] = 1;
+  // Which nodes read each value (in execution order).
+  std::vector<std::vector<std::pair<int, std::size_t>>> readers(nv);
+  for (int n : order) {
+    const Node& node = nodes[static_cast<std::size_t>(n)];
+    for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+      if (node.inputs[i].valid()) readers[idx(node.inputs[i])].emplace_back(n, i);
     }
+  }
+
+  struct Target {
+    Tensor* tensor;
+    TensorMeta meta;
+    std::size_t request;
+  };
+  std::vector<BufferRequest> requests;
+  std::vector<std::string> names;
+  std::vector<Target> targets;
+  std::vector<std::size_t> value_request(nv, SIZE_MAX), grad_request(nv, SIZE_MAX);
+  auto request = [&](const TensorMeta& m, int first, int last, std::string name) {
+    requests.push_back(
+        {static_cast<std::size_t>(m.shape.numel()) * dtype_size(m.dtype), first, last});
+    names.push_back(std::move(name));
+    return requests.size() - 1;
+  };
+
+  // Node outputs and saved tensors.
+  for (int n : order) {
+    const auto ni = static_cast<std::size_t>(n);
+    const Node& node = nodes[ni];
+    for (Value out : node.outputs) {
+      int last = last_read(ni);
+      for (const auto& [reader, slot] : readers[idx(out)]) {
+        last = std::max(last, last_read(static_cast<std::size_t>(reader)));
+      }
+      if (options.outputs.empty() || kept[idx(out)]) {
+        kept[idx(out)] = 1;
+        last = end;
+      }
+      const std::size_t r = request(metas[idx(out)], fwd[ni], last, "value '" + g.name(out) + "'");
+      value_request[idx(out)] = r;
+      targets.push_back({&values[idx(out)], metas[idx(out)], r});
+    }
+    auto& node_saved = saved[ni];
+    node_saved.resize(saved_metas[ni].size());
+    for (std::size_t s = 0; s < node_saved.size(); ++s) {
+      const std::size_t r = request(saved_metas[ni][s], fwd[ni], last_read(ni),
+                                    "saved '" + node.name + "' #" + std::to_string(s));
+      targets.push_back({&node_saved[s], saved_metas[ni][s], r});
+    }
+  }
+
+  // Gradients of intermediate values: written first by the backward of their last reader (or
+  // by the seed when the value is an output), read last by the backward of their producer.
+  // Later producers first, so that an activation's output gradient is placed before its input's.
+  for (int k = count - 1; k >= 0; --k) {
+    const auto ni = static_cast<std::size_t>(order[static_cast<std::size_t>(k)]);
+    for (Value v : nodes[ni].outputs) {
+      if (!requires_grad[idx(v)] || want_grad[idx(v)]) continue;
+      int first = bwd[ni];
+      std::size_t first_writer = SIZE_MAX;
+      for (const auto& [reader, slot] : readers[idx(v)]) {
+        const auto ri = static_cast<std::size_t>(reader);
+        if (!runs_backward[ri] || !nodes[ri].op->inputs[slot].differentiable) continue;
+        if (bwd[ri] < first) {
+          first = bwd[ri];
+          first_writer = ri;
+        }
+      }
+      if (kept[idx(v)]) first = count;  // backward may be seeded here
+      const TensorMeta& m = metas[idx(v)];
+      // In place: the first writer's backward reads each element of its output gradient
+      // before it writes that element of this gradient, and nothing reads the former after.
+      std::size_t r = SIZE_MAX;
+      if (first_writer != SIZE_MAX && first == bwd[first_writer] &&
+          nodes[first_writer].op->backward_in_place) {
+        const Value y = nodes[first_writer].outputs[0];
+        const std::size_t ry = grad_request[idx(y)];
+        if (ry != SIZE_MAX && metas[idx(y)].dtype == m.dtype &&
+            metas[idx(y)].shape.numel() == m.shape.numel()) {
+          r = ry;
+          requests[r].last = std::max(requests[r].last, bwd[ni]);
+          names[r] += " = gradient '" + g.name(v) + "' (in place)";
+        }
+      }
+      if (r == SIZE_MAX) r = request(m, first, bwd[ni], "gradient '" + g.name(v) + "'");
+      grad_request[idx(v)] = r;
+      targets.push_back({&grads[idx(v)], m, r});
+    }
+  }
+
+  // Scratch for a gradient that fans in: alive during one backward node.
+  for (int n : order) {
+    const auto ni = static_cast<std::size_t>(n);
+    const Node& node = nodes[ni];
+    auto& node_scratch = scratch[ni];
+    node_scratch.assign(node.inputs.size(), Tensor());
+    if (!runs_backward[ni]) continue;
+    for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+      const Value in = node.inputs[i];
+      if (!in.valid() || !node.op->inputs[i].differentiable || !requires_grad[idx(in)]) continue;
+      const TensorMeta m = value_request[idx(in)] != SIZE_MAX
+                               ? metas[idx(in)]
+                               : TensorMeta{values[idx(in)].shape(), values[idx(in)].dtype()};
+      const std::size_t r =
+          request(m, bwd[ni], bwd[ni], "scratch '" + node.name + "' " + node.op->inputs[i].name);
+      targets.push_back({&node_scratch[i], m, r});
+    }
+  }
+
+  const BufferPlacement placement = place_buffers(requests);
+  if (!arena || arena->bytes < placement.arena_bytes) {
+    arena.reset();  // given back before the larger one is taken
+    arena = allocate(Shape{static_cast<std::int64_t>(
+                         std::max<std::size_t>(placement.arena_bytes, kArenaAlignment))},
+                     DType::kUInt8)
+                .storage();
+  }
+  for (const Target& t : targets) {
+    *t.tensor =
+        Tensor::wrap(storage_view(arena, placement.offsets[t.request], requests[t.request].bytes),
+                     t.meta.shape, t.meta.dtype);
+  }
+
+  // A value may be overwritten by a buffer that shares memory with it and is written later.
+  reused_in_forward.assign(nv, 0);
+  reused_in_backward.assign(nv, 0);
+  for (std::size_t v = 0; v < nv; ++v) {
+    const std::size_t r = value_request[v];
+    if (r == SIZE_MAX || kept[v] || requests[r].bytes == 0) continue;
+    const std::size_t begin = placement.offsets[r], stop = begin + requests[r].bytes;
+    for (std::size_t o = 0; o < requests.size(); ++o) {
+      const std::size_t ob = placement.offsets[o], oe = ob + requests[o].bytes;
+      if (o == r || requests[o].first <= requests[r].first || oe <= begin || stop <= ob) continue;
+      (requests[o].first < count ? reused_in_forward : reused_in_backward)[v] = 1;
+    }
+  }
+
+  plan = MemoryPlanInfo{};
+  plan.planned = true;
+  plan.arena_bytes = placement.arena_bytes;
+  plan.naive_bytes = placement.naive_bytes;
+  plan.steps = end + 1;
+  for (std::size_t r = 0; r < requests.size(); ++r) {
+    plan.buffers.push_back(
+        {names[r], placement.offsets[r], requests[r].bytes, requests[r].first, requests[r].last});
   }
 }
 

@@ -96,6 +96,14 @@ GradcheckReport gradcheck(Graph& graph, Value output,
   exec_options.input_grads = options.inputs;
   exec_options.share_graph_tensors = false;
   exec_options.outputs = {output};
+  // The inputs of kinked ops are read between passes (KinkWatch), so the memory plan keeps them.
+  for (const Node& node : graph.nodes()) {
+    const KinkSpec& kink = node.op->kink;
+    if (kink.input >= 0 && kink.points &&
+        node.inputs[static_cast<std::size_t>(kink.input)].valid()) {
+      exec_options.outputs.push_back(node.inputs[static_cast<std::size_t>(kink.input)]);
+    }
+  }
   Executor exec(graph, exec_options);
   for (const auto& [v, t] : feeds) exec.set_input(v, t.clone());  // perturbed in place below
 

@@ -17,7 +17,7 @@ Storage::Storage(void* p, std::size_t n, Device d, std::size_t guard_bytes,
     : ptr(p), bytes(n), device(d), guard(guard_bytes), stream(std::move(s)) {}
 
 Storage::~Storage() {
-  if (ptr == nullptr) return;
+  if (ptr == nullptr || parent) return;
   if (device.is_cpu()) {
     std::free(static_cast<unsigned char*>(ptr) - guard);
   } else {
@@ -36,6 +36,18 @@ std::shared_ptr<Storage> allocate_storage(Device device, std::size_t bytes,
     return std::make_shared<Storage>(p, bytes, device);
   }
   return backend::allocate_device_storage(device, bytes, std::move(stream));
+}
+
+std::shared_ptr<Storage> storage_view(const std::shared_ptr<Storage>& parent, std::size_t offset,
+                                      std::size_t bytes) {
+  if (!parent || offset > parent->bytes || bytes > parent->bytes - offset) {
+    fail("storage view: ", bytes, " bytes at offset ", offset, " lie outside ",
+         parent ? parent->bytes : 0, " bytes of storage");
+  }
+  auto view = std::make_shared<Storage>(static_cast<unsigned char*>(parent->ptr) + offset, bytes,
+                                        parent->device, 0, parent->stream);
+  view->parent = parent;
+  return view;
 }
 
 std::shared_ptr<Storage> allocate_guarded_storage(Device device, std::size_t bytes,
@@ -79,6 +91,10 @@ void copy_bytes(void* dst, const Storage* dst_storage, const void* src, const St
 }
 
 void use_on(Storage& storage, const std::shared_ptr<cuda::Stream>& stream) {
+  if (storage.parent) {  // the parent's free must wait for the stream
+    use_on(*storage.parent, stream);
+    return;
+  }
   if (!storage.device.is_cuda() || !stream || stream == storage.stream) return;
   backend::use_device_storage_on(storage, stream);
 }

@@ -23,6 +23,8 @@ struct Storage {
   std::size_t guard = 0;  // bytes of guard region before and after the data (0: none)
   std::shared_ptr<cuda::Stream> stream;              // device memory: its own stream
   std::vector<std::shared_ptr<cuda::Stream>> users;  // other streams that used it
+  // A view: `ptr` lies inside the parent's memory, which the parent owns and frees.
+  std::shared_ptr<Storage> parent;
 
   Storage(void* p, std::size_t n, Device d, std::size_t guard_bytes = 0,
           std::shared_ptr<cuda::Stream> s = nullptr);
@@ -35,6 +37,11 @@ struct Storage {
 // for tensors made outside any executor).
 std::shared_ptr<Storage> allocate_storage(Device device, std::size_t bytes,
                                           std::shared_ptr<cuda::Stream> stream = nullptr);
+
+// `bytes` of `parent`'s memory from `offset` on, as storage of its own that keeps the parent
+// alive (the executor's arena hands out its buffers this way).
+std::shared_ptr<Storage> storage_view(const std::shared_ptr<Storage>& parent, std::size_t offset,
+                                      std::size_t bytes);
 
 // Guard regions for tests of kernels: kGuardBytes of kGuardByte before and after the data, so
 // that a write out of bounds shows as a changed guard.

@@ -35,10 +35,11 @@ __global__ void activation_forward_kernel(ActivationParams p, const float* __res
   }
 }
 
+// dy and dx may be the same memory (the memory plan runs this backward in place), so they are
+// not __restrict__: each thread reads its elements of dy before it writes the same ones of dx.
 template <Activation K>
 __global__ void activation_backward_kernel(ActivationParams p, const float* __restrict__ x,
-                                           const float* __restrict__ y,
-                                           const float* __restrict__ dy, float* __restrict__ dx,
+                                           const float* __restrict__ y, const float* dy, float* dx,
                                            std::int64_t n, bool vectorized) {
   std::int64_t tail_start = 0;
   if (vectorized) {

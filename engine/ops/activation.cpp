@@ -136,6 +136,7 @@ OpDef make_activation(Activation kind) {
   MYELIN_CUDA_IMPL(d, cuda::activation_forward(kind), cuda::activation_backward(kind),
                    "activation_forward_kernel", "activation_backward_kernel");
   if (r.kink) d.kink = {0, r.kink};
+  d.backward_in_place = true;  // dx[i] depends on dy[i], x[i] and y[i] only
   return d;
 }
 

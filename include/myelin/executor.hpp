@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "myelin/export.hpp"
@@ -11,6 +12,25 @@
 #include "myelin/tensor.hpp"
 
 namespace myelin {
+
+// One buffer of an executor's memory plan: where it lies in the arena and the steps it is alive
+// at. Steps number a training pass: forward nodes 0..n-1 in execution order, the seed gradient
+// n, backward nodes n+1..2n (the last forward node first); 2n+1 stands for after the pass.
+struct MemoryPlanBuffer {
+  std::string name;  // "value 'h1'", "saved 'bn1' #0", "gradient 'h1'", "scratch 'fc2' x"
+  std::size_t offset = 0;
+  std::size_t bytes = 0;
+  int first = 0;  // first step that writes it
+  int last = 0;   // last step that reads it
+};
+
+struct MemoryPlanInfo {
+  bool planned = false;         // false: every buffer has memory of its own
+  std::size_t arena_bytes = 0;  // the arena's size (planned)
+  std::size_t naive_bytes = 0;  // one allocation per buffer, as without a plan
+  int steps = 0;                // 2n + 2
+  std::vector<MemoryPlanBuffer> buffers;
+};
 
 class ExecutionBackend;  // the engine's interface to a device backend (not part of the API)
 
@@ -35,6 +55,12 @@ struct ExecutorOptions {
   // For kernel tests: every buffer the executor allocates gets guard regions, checked after
   // each node (synchronising, so slow); an overwritten guard is an error naming the node.
   bool guard_words = false;
+  // Places activations, saved tensors and intermediate gradients in one arena by liveness:
+  // buffers never alive at the same time share memory, and an activation's input gradient
+  // takes the memory of its output gradient. A value not listed in `outputs` may then be
+  // overwritten later in the pass, and reading one whose memory was reused is an error (list it
+  // in `outputs` to keep it). Off, or with guard words: every buffer has memory of its own.
+  bool plan_memory = true;
   // When false, the executor always works on copies of the graph's parameters and buffers,
   // even where it could share them (the gradient checker must leave the graph untouched).
   bool share_graph_tensors = true;
@@ -97,6 +123,9 @@ class MYELIN_API Executor {
   const Graph& graph() const;
   const ExecutorOptions& options() const;
   Backend backend() const;
+  // The placement of the pass's transient buffers for the inputs bound now (they must all be
+  // bound; shapes are inferred if they changed).
+  MemoryPlanInfo memory_plan();
   // Node indices in execution order.
   const std::vector<int>& order() const;
   // The backend this executor runs on, for the library's optimizers and training loop.

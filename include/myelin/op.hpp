@@ -176,6 +176,10 @@ struct MYELIN_API OpDef {
   // routines as "library:<name>"; a test checks that each kernel is compiled into libmyelin.so.
   std::vector<std::string> cuda_kernels;
   KinkSpec kink;
+  // The backward may write the gradient of input 0 into the memory of the gradient of output 0:
+  // it reads each element of the latter before writing the same element of the former, and
+  // no other (elementwise ops). The memory plan then gives both the same memory.
+  bool backward_in_place = false;
 
   const OpImpl& impl(Backend backend) const { return impls[static_cast<std::size_t>(backend)]; }
   int input_index(const std::string& input_name) const;  // -1 when absent

@@ -107,6 +107,8 @@ check "no crash on a bad data file (exit 1)" test "$(wc -l <baddata.err)" -eq 1
 readme="$(cd "$(dirname "$0")/../.." && pwd)/README.md"
 "$myelin" info | sed -n '/^ops (/,$p' | awk 'NR > 1 && /^  [a-z]/ {print $1}' >ops.txt
 check "myelin info lists the ops" test "$(wc -l <ops.txt)" -ge 20
+"$myelin" info | grep -E '^memory plan of a training step of the default model \(batch [0-9]+\): [0-9]+ activations, saved tensors and gradients in [0-9.]+ MiB \(planned by liveness\), [0-9.]+ MiB with one allocation each' >plan.txt || true
+check "myelin info prints the default model's memory plan" test -s plan.txt
 while read -r op; do
   check "the README's table of ops has $op" grep -qE "^\| .*\`$op[\`(]" "$readme"
 done <ops.txt

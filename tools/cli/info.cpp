@@ -7,6 +7,36 @@
 
 namespace myelin::cli {
 
+namespace {
+
+double mib(std::size_t bytes) {
+  return static_cast<double>(bytes) / (1024.0 * 1024.0);
+}
+
+// What one training step of the default model keeps in memory besides its weights: the
+// executor's arena, planned by liveness, against one allocation per buffer.
+void print_memory_plan() {
+  const ModelSpec spec = default_model_spec();
+  SequentialModel model = build_model(spec, 784, spec.batch_size);
+  ExecutorOptions options;
+  options.outputs = {model.loss};
+  Executor executor(model.graph, options);
+  executor.set_input(model.input, Tensor::zeros(Shape{spec.batch_size, 784}));
+  executor.set_input(model.labels, Tensor::zeros(Shape{spec.batch_size}, DType::kInt64));
+  const MemoryPlanInfo plan = executor.memory_plan();
+  std::cout << "memory plan of a training step of the default model (batch " << spec.batch_size
+            << "): " << plan.buffers.size() << " activations, saved tensors and gradients in "
+            << std::fixed << std::setprecision(2) << mib(plan.arena_bytes)
+            << " MiB (planned by liveness), " << mib(plan.naive_bytes)
+            << " MiB with one allocation each (" << std::setprecision(1)
+            << static_cast<double>(plan.naive_bytes) / static_cast<double>(plan.arena_bytes)
+            << "x)\n";
+  std::cout.unsetf(std::ios::floatfield);
+  std::cout << std::setprecision(6);
+}
+
+}  // namespace
+
 int run_info(const Args& args) {
   check_options(args, {});
   const BuildInfo b = build_info();
@@ -31,6 +61,8 @@ int run_info(const Args& args) {
     std::cout << "  cuda:" << i << (b.emulated ? " (emulated)" : "") << "\n";
   }
   if (gpus == 0 && b.cuda) std::cout << "  (no usable GPU: " << why << ")\n";
+
+  print_memory_plan();
 
   std::cout << "ops (" << op_table().size() << "):\n";
   for (const OpDef* op : op_table()) {
