@@ -93,6 +93,9 @@ cublasStatus_t queue_gemm(const Gemm& g, int device, cudaStream_t stream) {
               " but cuda:" + std::to_string(current_device()) + " is current");
     return CUBLAS_STATUS_EXECUTION_FAILED;
   }
+  if (check_implicit_capture_join(*s, g.routine) != cudaSuccess) {
+    return CUBLAS_STATUS_EXECUTION_FAILED;
+  }
   ++emulator().counters.launches;
   count_work(g.routine);
   Op op;

@@ -53,6 +53,20 @@ struct Op {
   std::function<cudaError_t()> run;
 };
 
+// The work recorded by a stream capture, in queue order.
+struct CaptureState {
+  int device = 0;
+  std::vector<Op> ops;
+  cudaError_t invalidated = cudaSuccess;  // the call that invalidated it
+};
+using CapturePtr = std::shared_ptr<CaptureState>;
+
+// A captured graph, and an instantiated one: the recorded work.
+struct GraphState {
+  int device = 0;
+  std::vector<Op> ops;
+};
+
 struct StreamState {
   int device = 0;
   bool legacy = false;          // the device's legacy default stream
@@ -60,6 +74,7 @@ struct StreamState {
   std::uint64_t enqueued = 0;   // sequence number of the last queued op
   std::uint64_t completed = 0;  // of the last executed op
   std::deque<Op> pending;
+  CapturePtr capture;  // set while the stream captures
 };
 
 struct EventState {
@@ -67,6 +82,7 @@ struct EventState {
   unsigned flags = 0;
   StreamPtr stream;  // null until recorded
   std::uint64_t seq = 0;
+  CapturePtr captured;  // last recorded in this capture (no work to wait for outside it)
 };
 
 struct PoolBlock {
@@ -115,6 +131,9 @@ struct Emulator {
   std::map<const void*, StreamPtr> streams;          // live stream handles
   std::map<const void*, std::unique_ptr<EventState>> events;
   std::map<const void*, int> pools;  // pool handle -> device
+  std::map<const void*, std::unique_ptr<GraphState>> graphs;
+  std::map<const void*, std::unique_ptr<GraphState>> graph_execs;
+  std::vector<std::weak_ptr<CaptureState>> captures;  // active captures
   Counters counters;
   std::map<std::string, std::uint64_t> work;  // kernels, library routines and copies, by name
   std::uint64_t seed = 1;
@@ -154,7 +173,17 @@ Device* device_at(int index);
 
 // The stream a handle names (nullptr and cudaStreamLegacy: the current device's legacy stream).
 StreamPtr resolve_stream(cudaStream_t stream);
+// Queues `op` on the stream, or records it into the stream's capture.
 void enqueue(StreamState& stream, Op op);
+// A call the global capture mode forbids while any stream captures (it would synchronise with
+// or allocate behind the capture): every active capture is invalidated, the fault recorded,
+// and cudaErrorStreamCaptureUnsupported returned. cudaSuccess when nothing captures.
+cudaError_t forbidden_while_capturing(const char* call);
+// Work queued on `stream` while another stream captures: on the legacy stream it would wait for
+// a capturing blocking stream, which invalidates that capture (cudaErrorStreamCaptureImplicit).
+cudaError_t check_implicit_capture_join(const StreamState& stream, const char* call);
+// Invalidates a capture with `code`, recording why.
+void invalidate_capture(CaptureState& capture, cudaError_t code, const std::string& why);
 // Executes `stream`'s work up to `seq`, and what it depends on. Returns the first fault.
 cudaError_t run_until(StreamState& stream, std::uint64_t seq);
 cudaError_t run_all(int device);

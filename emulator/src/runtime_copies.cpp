@@ -126,6 +126,17 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaM
   ApiLock lock;
   StreamPtr s = resolve_stream(stream);
   if (!s) return set_error(cudaErrorInvalidResourceHandle);
+  if (s->capture && bytes > 0 &&
+      ((device_of(src) < 0 && !is_pinned(src, bytes)) ||
+       (device_of(dst) < 0 && !is_pinned(dst, bytes)))) {
+    // A graph replays copies from and to fixed addresses, which pageable memory cannot promise.
+    invalidate_capture(*s->capture, cudaErrorStreamCaptureUnsupported,
+                       "cudaMemcpyAsync with pageable host memory on a capturing stream");
+    return set_error(cudaErrorStreamCaptureUnsupported);
+  }
+  if (const cudaError_t c = check_implicit_capture_join(*s, "cudaMemcpyAsync")) {
+    return set_error(c);
+  }
   bool to_pageable = false;
   const cudaError_t e = queue_copy(dst, src, bytes, kind, *s, &to_pageable);
   if (e != cudaSuccess) return set_error(e);
@@ -137,6 +148,7 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaM
 
 cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind) {
   ApiLock lock;
+  if (const cudaError_t c = forbidden_while_capturing("cudaMemcpy")) return set_error(c);
   StreamPtr s = resolve_stream(nullptr);
   bool to_pageable = false;
   const bool host_source = device_of(src) < 0;
@@ -154,9 +166,16 @@ cudaError_t cudaMemsetAsync(void* ptr, int value, std::size_t bytes, cudaStream_
   ApiLock lock;
   StreamPtr s = resolve_stream(stream);
   if (!s) return set_error(cudaErrorInvalidResourceHandle);
+  if (const cudaError_t c = check_implicit_capture_join(*s, "cudaMemsetAsync")) {
+    return set_error(c);
+  }
   return set_error(queue_memset(ptr, value, bytes, *s));
 }
 
 cudaError_t cudaMemset(void* ptr, int value, std::size_t bytes) {
+  {
+    ApiLock lock;
+    if (const cudaError_t c = forbidden_while_capturing("cudaMemset")) return set_error(c);
+  }
   return cudaMemsetAsync(ptr, value, bytes, nullptr);
 }

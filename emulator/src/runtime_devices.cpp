@@ -195,6 +195,7 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
 
 cudaError_t cudaDeviceSynchronize() {
   ApiLock lock;
+  if (const cudaError_t c = forbidden_while_capturing("cudaDeviceSynchronize")) return set_error(c);
   const int device = current_device();
   ++emulator().counters.blocking_waits;
   cudaError_t e = run_all(device);

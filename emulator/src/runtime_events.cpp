@@ -39,6 +39,15 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   EventState& ev = *it->second;
   // An event and the stream it is recorded on must belong to the same device.
   if (ev.device != s->device) return set_error(cudaErrorInvalidResourceHandle);
+  if (s->capture) {  // a point inside the capture: other work of the capture may wait for it
+    ev.captured = s->capture;
+    ev.stream = nullptr;
+    return cudaSuccess;
+  }
+  if (const cudaError_t c = check_implicit_capture_join(*s, "cudaEventRecord")) {
+    return set_error(c);
+  }
+  ev.captured = nullptr;
   // A marker in the stream: the event completes when the work queued before it has.
   Op op;
   op.run = [] { return cudaSuccess; };
@@ -54,6 +63,8 @@ cudaError_t cudaEventSynchronize(cudaEvent_t event) {
   auto it = e.events.find(event);
   if (it == e.events.end()) return set_error(cudaErrorInvalidResourceHandle);
   EventState& ev = *it->second;
+  if (const cudaError_t c = forbidden_while_capturing("cudaEventSynchronize")) return set_error(c);
+  if (ev.captured) return set_error(cudaErrorCapturedEvent);
   if (!ev.stream) {
     ++e.counters.blocking_waits;
     return cudaSuccess;
@@ -68,6 +79,7 @@ cudaError_t cudaEventQuery(cudaEvent_t event) {
   if (it == e.events.end()) return set_error(cudaErrorInvalidResourceHandle);
   ++e.counters.event_queries;
   EventState& ev = *it->second;
+  if (ev.captured) return set_error(cudaErrorCapturedEvent);
   if (!ev.stream) return cudaSuccess;
   cudaError_t err = run_until(*ev.stream, ev.seq);
   const cudaError_t pending = take_pending(ev.stream->device);

@@ -38,6 +38,10 @@ void enqueue_kernel(LaunchRequest request) {
     set_error(cudaErrorInvalidResourceHandle);
     return;
   }
+  if (check_implicit_capture_join(*s, "a kernel launch") != cudaSuccess) {
+    set_error(cudaErrorStreamCaptureImplicit);
+    return;
+  }
   Emulator& e = emulator();
   ++e.counters.launches;
   count_work(request.name);

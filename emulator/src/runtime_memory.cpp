@@ -120,6 +120,7 @@ using namespace myelin::emu::detail;
 
 cudaError_t cudaMalloc(void** ptr, std::size_t bytes) {
   ApiLock lock;
+  if (const cudaError_t c = forbidden_while_capturing("cudaMalloc")) return set_error(c);
   if (ptr == nullptr) return set_error(cudaErrorInvalidValue);
   ++emulator().counters.allocation_calls;
   Device* d = device_at(current_device());
@@ -128,6 +129,7 @@ cudaError_t cudaMalloc(void** ptr, std::size_t bytes) {
 
 cudaError_t cudaFree(void* ptr) {
   ApiLock lock;
+  if (const cudaError_t c = forbidden_while_capturing("cudaFree")) return set_error(c);
   if (ptr == nullptr) return cudaSuccess;
   Emulator& e = emulator();
   auto it = e.allocations.find(reinterpret_cast<std::uintptr_t>(ptr));
@@ -166,6 +168,7 @@ cudaError_t cudaFree(void* ptr) {
 
 cudaError_t cudaMallocHost(void** ptr, std::size_t bytes) {
   ApiLock lock;
+  if (const cudaError_t c = forbidden_while_capturing("cudaMallocHost")) return set_error(c);
   if (ptr == nullptr) return set_error(cudaErrorInvalidValue);
   const std::size_t rounded = round_up(bytes == 0 ? 1 : bytes, page_size());
   void* p = std::aligned_alloc(page_size(), rounded);
@@ -181,6 +184,7 @@ cudaError_t cudaHostAlloc(void** ptr, std::size_t bytes, unsigned int /*flags*/)
 
 cudaError_t cudaFreeHost(void* ptr) {
   ApiLock lock;
+  if (const cudaError_t c = forbidden_while_capturing("cudaFreeHost")) return set_error(c);
   if (ptr == nullptr) return cudaSuccess;
   Emulator& e = emulator();
   auto it = e.pinned.find(reinterpret_cast<std::uintptr_t>(ptr));

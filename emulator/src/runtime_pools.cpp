@@ -63,6 +63,12 @@ cudaError_t cudaMallocAsync(void** ptr, std::size_t bytes, cudaStream_t stream) 
   if (ptr == nullptr) return set_error(cudaErrorInvalidValue);
   StreamPtr s = resolve_stream(stream);
   if (!s) return set_error(cudaErrorInvalidResourceHandle);
+  if (s->capture) {  // memory nodes of graphs are not emulated
+    invalidate_capture(
+        *s->capture, cudaErrorStreamCaptureUnsupported,
+        "cudaMallocAsync on a capturing stream (the emulator records no memory nodes)");
+    return set_error(cudaErrorStreamCaptureUnsupported);
+  }
   Emulator& e = emulator();
   ++e.counters.allocation_calls;
   // The pool of the stream's device.
@@ -117,6 +123,12 @@ cudaError_t cudaFreeAsync(void* ptr, cudaStream_t stream) {
   if (ptr == nullptr) return cudaSuccess;
   StreamPtr s = resolve_stream(stream);
   if (!s) return set_error(cudaErrorInvalidResourceHandle);
+  if (s->capture) {  // memory nodes of graphs are not emulated
+    invalidate_capture(
+        *s->capture, cudaErrorStreamCaptureUnsupported,
+        "cudaFreeAsync on a capturing stream (the emulator records no memory nodes)");
+    return set_error(cudaErrorStreamCaptureUnsupported);
+  }
   Emulator& e = emulator();
   auto it = e.allocations.find(reinterpret_cast<std::uintptr_t>(ptr));
   if (it == e.allocations.end()) return set_error(cudaErrorInvalidValue);
@@ -232,6 +244,7 @@ cudaError_t cudaMemPoolGetAttribute(cudaMemPool_t handle, cudaMemPoolAttr attr, 
 
 cudaError_t cudaMemPoolTrimTo(cudaMemPool_t handle, std::size_t min_bytes_to_keep) {
   ApiLock lock;
+  if (const cudaError_t c = forbidden_while_capturing("cudaMemPoolTrimTo")) return set_error(c);
   Device* d = pool_device(handle);
   if (d == nullptr) return set_error(cudaErrorInvalidResourceHandle);
   const std::uint64_t threshold = d->pool.release_threshold;

@@ -19,6 +19,10 @@ StreamPtr resolve_stream(cudaStream_t stream) {
 }
 
 void enqueue(StreamState& s, Op op) {
+  if (s.capture) {
+    if (s.capture->invalidated == cudaSuccess) s.capture->ops.push_back(std::move(op));
+    return;
+  }
   Device& d = *device_at(s.device);
   op.seq = ++s.enqueued;
   // Legacy default-stream semantics: the legacy stream waits for every blocking stream of its
@@ -136,6 +140,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream) {
 
 cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
   ApiLock lock;
+  if (const cudaError_t c = forbidden_while_capturing("cudaStreamSynchronize")) return set_error(c);
   StreamPtr s = resolve_stream(stream);
   if (!s) return set_error(cudaErrorInvalidResourceHandle);
   return set_error(synchronize_to(*s, s->enqueued));
@@ -145,6 +150,11 @@ cudaError_t cudaStreamQuery(cudaStream_t stream) {
   ApiLock lock;
   StreamPtr s = resolve_stream(stream);
   if (!s) return set_error(cudaErrorInvalidResourceHandle);
+  if (s->capture) {
+    invalidate_capture(*s->capture, cudaErrorStreamCaptureUnsupported,
+                       "cudaStreamQuery of a capturing stream");
+    return set_error(cudaErrorStreamCaptureUnsupported);
+  }
   ++emulator().counters.event_queries;
   cudaError_t e = run_until(*s, s->enqueued);
   const cudaError_t pending = take_pending(s->device);
@@ -160,6 +170,15 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned
   auto it = e.events.find(event);
   if (it == e.events.end() || flags != 0) return set_error(cudaErrorInvalidResourceHandle);
   const EventState& ev = *it->second;
+  if (s->capture || ev.captured) {
+    // Inside one capture the stream order already holds it; a capture waiting for work outside
+    // it, or a fork into another stream, is not something this emulator records.
+    if (s->capture && ev.captured == s->capture) return cudaSuccess;
+    CaptureState& c = s->capture ? *s->capture : *ev.captured;
+    invalidate_capture(c, cudaErrorStreamCaptureIsolation,
+                       "cudaStreamWaitEvent across a capture's boundary");
+    return set_error(cudaErrorStreamCaptureIsolation);
+  }
   if (!ev.stream) return cudaSuccess;  // never recorded: nothing to wait for
   Op op;
   op.deps.emplace_back(ev.stream, ev.seq);

@@ -5,7 +5,9 @@
 // limit to provoke out-of-memory).
 //
 // Counters are defined once here for every user:
-//  - launches: kernels and library kernels (cuBLAS, cuBLASLt, Thrust) accepted for execution;
+//  - launches: kernels and library kernels (cuBLAS, cuBLASLt, Thrust) accepted for execution or
+//    recorded into a graph by a capture (a graph's replays do not count them again);
+//  - graph_launches: cudaGraphLaunch calls;
 //  - device_allocations: memory newly taken from a device: a pool growing, or cudaMalloc;
 //    allocations served from memory a pool already holds are not counted (allocation_calls is);
 //  - pool_releases: pool blocks given back to the device (trimming at synchronisations above the
@@ -34,6 +36,7 @@ struct Counters {
   std::uint64_t bytes_device_to_device = 0;
   std::uint64_t blocking_waits = 0;
   std::uint64_t event_queries = 0;
+  std::uint64_t graph_launches = 0;
 };
 
 Counters counters();
