@@ -72,7 +72,7 @@ void Executor::set_input(Value input, const Tensor& tensor) {
   }
   Tensor& bound = m.values[idx(input)];
   if (!bound.defined() || bound.shape() != tensor.shape() || bound.dtype() != t) {
-    bound = m.allocate(tensor.shape(), t);
+    bound = m.input_buffer(input, tensor.shape(), t);
   }
   m.runtime->upload(bound, tensor, input.id);
 }
@@ -143,6 +143,18 @@ void Executor::backward(Value output, const Tensor& seed_grad, bool accumulate) 
       Tensor seed = m.allocate(out.shape(), out.dtype());
       m.runtime->upload(seed, seed_grad, -1);
       m.runtime->accumulate(m.grads[idx(output)], seed);
+    } else if (m.backend != Backend::kCpu && seed_grad.device().is_cpu()) {
+      // The seed stays on the device while it is the same (every training step's), so that
+      // the step needs no upload from the host (which a CUDA Graph could not hold).
+      if (m.seed_output != output || !m.seed_host.defined() ||
+          !bitwise_equal(m.seed_host, seed_grad)) {
+        m.seed_output = output;
+        m.seed_host = seed_grad.clone();
+        m.seed_device = m.allocate(out.shape(), out.dtype());
+        m.runtime->upload(m.seed_device, seed_grad, -1 - output.id);
+      }
+      m.runtime->upload(m.grad_buffer(output), m.seed_device, -1 - output.id);
+      m.grad_written[idx(output)] = 1;
     } else {
       m.runtime->upload(m.grad_buffer(output), seed_grad, -1 - output.id);
       m.grad_written[idx(output)] = 1;
@@ -296,6 +308,10 @@ const ExecutorOptions& Executor::options() const {
 Backend Executor::backend() const {
   return impl_->backend;
 }
+std::uint64_t Executor::buffer_generation() const {
+  return impl_->generation;
+}
+
 MemoryPlanInfo Executor::memory_plan() {
   Impl& m = *impl_;
   DeviceScope scope(*m.runtime);

@@ -51,6 +51,12 @@ struct Executor::Impl {
   std::vector<char> reused_in_forward;   // per value: later forward work may overwrite it
   std::vector<char> reused_in_backward;  // per value: later backward work may overwrite it
   bool backward_since_forward = false;
+  // Counts moves of the buffers a captured CUDA Graph would hold: a new arena, a larger input.
+  std::uint64_t generation = 0;
+  std::vector<std::shared_ptr<Storage>> input_storage;  // per value: a device input's memory
+  // The seed gradient of the last backward on a device, kept there while it does not change.
+  Value seed_output;
+  Tensor seed_host, seed_device;
 
   std::vector<Value> trainable;
   std::unique_ptr<ExecutionBackend> runtime;  // the backend of options.device
@@ -76,6 +82,9 @@ struct Executor::Impl {
   Tensor& grad_buffer(Value v);
   // The value of the last forward pass, without waiting for the device.
   const Tensor& computed(Value v) const;
+  // The device buffer of an input for `shape`: the input's memory when it is large enough, so
+  // that its address stays while batches shrink and grow back.
+  Tensor input_buffer(Value input, const Shape& shape, DType dtype);
   // A buffer on the executor's device (with guard regions when asked for).
   Tensor allocate(const Shape& shape, DType dtype) const;
   // Raises an error naming the node when a guard region of one of its tensors changed.

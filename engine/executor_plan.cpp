@@ -130,6 +130,7 @@ void Executor::Impl::compile() {
   shared.assign(nv, 0);
   saved.assign(nodes.size(), {});
   scratch.assign(nodes.size(), {});
+  input_storage.assign(nv, nullptr);
   kept.assign(nv, 0);
   reused_in_forward.assign(nv, 0);
   reused_in_backward.assign(nv, 0);
@@ -361,6 +362,7 @@ void Executor::Impl::place(const std::vector<TensorMeta>& metas,
 
   const BufferPlacement placement = place_buffers(requests);
   if (!arena || arena->bytes < placement.arena_bytes) {
+    ++generation;
     arena.reset();  // given back before the larger one is taken
     arena = allocate(Shape{static_cast<std::int64_t>(
                          std::max<std::size_t>(placement.arena_bytes, kArenaAlignment))},
@@ -429,6 +431,20 @@ const Tensor& Executor::Impl::computed(Value v) const {
   const Tensor& t = values[idx(v)];
   if (!t.defined()) fail("value '", graph->name(v), "' has not been computed (run forward first)");
   return t;
+}
+
+Tensor Executor::Impl::input_buffer(Value input, const Shape& shape, DType dtype) {
+  const std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
+  if (options.guard_words) return allocate(shape, dtype);
+  std::shared_ptr<Storage>& memory = input_storage[idx(input)];
+  if (!memory || memory->bytes < bytes) {
+    ++generation;
+    memory.reset();
+    memory =
+        allocate(Shape{static_cast<std::int64_t>(std::max<std::size_t>(bytes, 1))}, DType::kUInt8)
+            .storage();
+  }
+  return Tensor::wrap(storage_view(memory, 0, bytes), shape, dtype);
 }
 
 Tensor Executor::Impl::allocate(const Shape& shape, DType dtype) const {

@@ -340,11 +340,16 @@ void Optimizer::step(const std::vector<ParamRef>& params) {
     }
   }
   const std::vector<ParamUpdate> updates = updates_for(params);
-  make_execution_backend(BackendOptions{})->update(updates, GradientClipping{}, update_cache_);
+  make_execution_backend(BackendOptions{})
+      ->update(updates, GradientClipping{}, update_cache_, UpdatePart::kAll);
   ++steps_;
 }
 
 void Optimizer::step(Executor& executor, const GradientClipping& clipping) {
+  step(executor, clipping, UpdatePart::kAll);
+}
+
+void Optimizer::step(Executor& executor, const GradientClipping& clipping, UpdatePart part) {
   if (clipping.max_norm < 0.0 || clipping.max_value < 0.0) {
     fail("optimizer: clipping thresholds must be >= 0 (0: off), got max_norm ", clipping.max_norm,
          " and max_value ", clipping.max_value);
@@ -356,8 +361,8 @@ void Optimizer::step(Executor& executor, const GradientClipping& clipping) {
     params.push_back({info.name, info.group, &executor.param(v), &executor.grad(v)});
   }
   const std::vector<ParamUpdate> updates = updates_for(params);
-  executor.execution_backend().update(updates, clipping, update_cache_);
-  ++steps_;
+  executor.execution_backend().update(updates, clipping, update_cache_, part);
+  if (part != UpdatePart::kKernels) ++steps_;
 }
 
 double Optimizer::last_grad_norm() const {

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <set>
+#include <string>
 
 #include "backends/backend.hpp"
 #include "backends/step_log.hpp"
@@ -101,8 +103,15 @@ void Trainer::fit(BatchSource& source) {
     has_l2 = has_l2 || optimizer_.group(graph_.info(p).group).l2 > 0.0;
   }
 
-  const std::unique_ptr<StepLog> log = executor_.execution_backend().make_step_log(accumulation);
+  ExecutionBackend& runtime = executor_.execution_backend();
+  const std::unique_ptr<StepLog> log = runtime.make_step_log(accumulation);
   const GradientClipping clipping{options_.clip_norm, options_.clip_value};
+  // CUDA Graphs: a batch size's first step runs kernel by kernel and places its buffers; the
+  // next one is captured and launched, later ones launch the graph again. Graphs hold buffer
+  // addresses, so they are dropped when the executor's buffers move.
+  const bool graphs = options_.cuda_graphs && accumulation == 1 && runtime.supports_graphs();
+  std::set<std::int64_t> placed;  // batch sizes whose buffers are placed
+  std::uint64_t generation = executor_.buffer_generation();
 
   while (position_.epoch < options_.epochs && !stop_) {
     const std::vector<std::int64_t> order = epoch_order(position_.epoch, rows);
@@ -131,22 +140,67 @@ void Trainer::fit(BatchSource& source) {
       const std::int64_t group = std::min(accumulation, batches - first);
       const Tensor seed = Tensor::full(Shape{}, 1.0 / static_cast<double>(group));
       StepInfo info;
-      for (std::int64_t k = 0; k < group; ++k) {
-        const std::int64_t b = first + k;
-        const std::int64_t begin = b * batch, end = std::min(rows, begin + batch);
-        source.bind(executor_, order.data() + begin, end - begin);
-        executor_.forward(Mode::kTrain, static_cast<std::uint64_t>(position_.forward_passes++));
-        log->add_loss(executor_.pending_value(loss_), 1.0 / static_cast<double>(group));
-        executor_.backward(loss_, seed, /*accumulate=*/k > 0);
-        info.samples += end - begin;
+      const std::int64_t first_rows = std::min(rows, first * batch + batch) - first * batch;
+      if (graphs && executor_.buffer_generation() != generation) {
+        runtime.drop_graphs();
+        placed.clear();
+        generation = executor_.buffer_generation();
       }
-      optimizer_.set_lr_scale(schedule.factor(optimizer_.steps()));
-      // The penalty of the weights this update starts from. Reading it waits for the device,
-      // so it is only computed when some group has an L2 penalty.
-      if (has_l2) info.penalty = l2_penalty(executor_, optimizer_);
-      info.lr = optimizer_.lr("weights");
-      optimizer_.step(executor_, clipping);
-      log->end_update();
+      if (graphs && placed.count(first_rows) != 0) {
+        source.bind(executor_, order.data() + first * batch, first_rows);
+        if (executor_.buffer_generation() != generation) {  // the input moved: start over
+          runtime.drop_graphs();
+          placed.clear();
+          generation = executor_.buffer_generation();
+        }
+      }
+      if (graphs && placed.count(first_rows) != 0) {
+        info.samples = first_rows;
+        optimizer_.set_lr_scale(schedule.factor(optimizer_.steps()));
+        if (has_l2) info.penalty = l2_penalty(executor_, optimizer_);
+        info.lr = optimizer_.lr("weights");
+        const auto step = static_cast<std::uint64_t>(position_.forward_passes++);
+        runtime.begin_forward(step);  // the dropout step, outside the graph
+        const int buffer = log->begin_graphed_update();
+        optimizer_.step(executor_, clipping, UpdatePart::kConstants);
+        const std::string key = std::to_string(first_rows) + "/" + std::to_string(buffer);
+        if (!runtime.has_graph(key)) {
+          runtime.begin_capture();
+          try {
+            executor_.forward(Mode::kTrain, step);
+            log->add_loss(executor_.pending_value(loss_), 1.0);
+            executor_.backward(loss_, seed, /*accumulate=*/false);
+            optimizer_.step(executor_, clipping, UpdatePart::kKernels);
+            log->queue_update_copies();
+            runtime.end_capture(key);
+          } catch (...) {
+            runtime.abort_capture();
+            throw;
+          }
+        } else {
+          log->replay_loss(1.0);
+        }
+        runtime.launch_graph(key);
+        log->commit_update();
+      } else {
+        for (std::int64_t k = 0; k < group; ++k) {
+          const std::int64_t b = first + k;
+          const std::int64_t begin = b * batch, end = std::min(rows, begin + batch);
+          source.bind(executor_, order.data() + begin, end - begin);
+          executor_.forward(Mode::kTrain, static_cast<std::uint64_t>(position_.forward_passes++));
+          log->add_loss(executor_.pending_value(loss_), 1.0 / static_cast<double>(group));
+          executor_.backward(loss_, seed, /*accumulate=*/k > 0);
+          info.samples += end - begin;
+        }
+        optimizer_.set_lr_scale(schedule.factor(optimizer_.steps()));
+        // The penalty of the weights this update starts from. Reading it waits for the device,
+        // so it is only computed when some group has an L2 penalty.
+        if (has_l2) info.penalty = l2_penalty(executor_, optimizer_);
+        info.lr = optimizer_.lr("weights");
+        optimizer_.step(executor_, clipping);
+        log->end_update();
+        if (graphs) placed.insert(first_rows);
+      }
 
       position_.batch = first + group;
       epoch_samples += info.samples;

@@ -43,12 +43,14 @@ struct DefaultModelRun {
 };
 
 inline DefaultModelRun train_default_model(Device device, bool plan_memory, std::int64_t batch,
-                                           std::int64_t rows) {
+                                           std::int64_t rows, bool cuda_graphs = true,
+                                           std::int64_t epochs = 1) {
   ModelSpec spec = default_model_spec();
   spec.batch_size = batch;
   SequentialModel model = build_model(spec, 784, batch);
   TrainOptions options = train_options(spec, device);
-  options.epochs = 1;
+  options.epochs = epochs;
+  options.cuda_graphs = cuda_graphs;
   options.executor.plan_memory = plan_memory;
   Optimizer optimizer(spec.optimizer);
   Trainer trainer(model.graph, model.loss, optimizer, options);

@@ -99,6 +99,7 @@ cublasStatus_t queue_gemm(const Gemm& g, int device, cudaStream_t stream) {
   ++emulator().counters.launches;
   count_work(g.routine);
   Op op;
+  op.launches = 1;
   op.devices.push_back(device);
   op.run = [g, device]() { return g.m == 0 || g.n == 0 ? cudaSuccess : run_gemm(g, device); };
   enqueue(*s, std::move(op));

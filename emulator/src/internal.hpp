@@ -51,6 +51,9 @@ struct Op {
   std::vector<std::pair<StreamPtr, std::uint64_t>> deps;
   std::vector<int> devices;  // whose memory it may touch
   std::function<cudaError_t()> run;
+  // What the op adds to the counters when a graph replays it (its queueing counted them once).
+  std::uint64_t launches = 0;
+  std::uint64_t bytes_host_to_device = 0, bytes_device_to_host = 0, bytes_device_to_device = 0;
 };
 
 // The work recorded by a stream capture, in queue order.

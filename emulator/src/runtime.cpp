@@ -318,6 +318,7 @@ Counters operator-(const Counters& b, const Counters& a) {
   d.blocking_waits = b.blocking_waits - a.blocking_waits;
   d.event_queries = b.event_queries - a.event_queries;
   d.graph_launches = b.graph_launches - a.graph_launches;
+  d.graph_kernels = b.graph_kernels - a.graph_kernels;
   return d;
 }
 

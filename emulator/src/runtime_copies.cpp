@@ -70,14 +70,6 @@ cudaError_t queue_copy(void* dst, const void* src, std::size_t bytes, cudaMemcpy
   if (dev_dst && check_device_range(dst, bytes, "copy destination") != cudaSuccess) {
     return cudaErrorInvalidValue;
   }
-  Counters& c = emulator().counters;
-  if (dev_src && dev_dst) {
-    c.bytes_device_to_device += bytes;
-  } else if (dev_dst) {
-    c.bytes_host_to_device += bytes;
-  } else if (dev_src) {
-    c.bytes_device_to_host += bytes;
-  }
   Op op;
   if (dev_src) op.devices.push_back(device_of(src));
   if (dev_dst && device_of(dst) != device_of(src)) op.devices.push_back(device_of(dst));
@@ -93,6 +85,17 @@ cudaError_t queue_copy(void* dst, const void* src, std::size_t bytes, cudaMemcpy
       std::memmove(dst, src, bytes);
       return cudaSuccess;
     };
+  }
+  Counters& c = emulator().counters;
+  if (dev_src && dev_dst) {
+    c.bytes_device_to_device += bytes;
+    op.bytes_device_to_device = bytes;
+  } else if (dev_dst) {
+    c.bytes_host_to_device += bytes;
+    op.bytes_host_to_device = bytes;
+  } else if (dev_src) {
+    c.bytes_device_to_host += bytes;
+    op.bytes_device_to_host = bytes;
   }
   enqueue(s, std::move(op));
   *to_pageable_host = to == Where::kPageable;

@@ -153,10 +153,15 @@ cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
   }
   ++e.counters.graph_launches;
   count_work("cudaGraphLaunch");
+  myelin::emu::Counters& counted = e.counters;
   for (const Op& recorded : g.ops) {
-    Op op;
-    op.devices = recorded.devices;
-    op.run = recorded.run;
+    Op op = recorded;
+    op.deps.clear();
+    op.seq = 0;
+    counted.bytes_host_to_device += op.bytes_host_to_device;
+    counted.bytes_device_to_host += op.bytes_device_to_host;
+    counted.bytes_device_to_device += op.bytes_device_to_device;
+    counted.graph_kernels += op.launches;
     enqueue(*s, std::move(op));
   }
   return cudaSuccess;

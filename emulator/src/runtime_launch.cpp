@@ -46,6 +46,7 @@ void enqueue_kernel(LaunchRequest request) {
   ++e.counters.launches;
   count_work(request.name);
   Op op;
+  op.launches = 1;
   op.devices.push_back(s->device);
   const int device = s->device;
   op.run = [request = std::move(request), device]() {

@@ -96,6 +96,11 @@ TEST_F(Capturing, CapturedWorkRunsOnlyWhenTheGraphIsLaunchedAndAgainAtEachLaunch
   const emu::Counters used = emu::counters() - before;
   EXPECT_EQ(used.graph_launches, 2u);
   EXPECT_EQ(used.launches, 1u) << "the kernel counts once, when it is captured";
+  EXPECT_EQ(used.graph_kernels, 2u) << "and once in each replay";
+  // The capture's copy counts at each replay (the capture itself moved nothing), and so does
+  // the upload between them.
+  EXPECT_EQ(used.bytes_device_to_host, 3 * 4 * sizeof(float));
+  EXPECT_EQ(used.bytes_host_to_device, 4 * sizeof(float));
   ASSERT_EQ(cudaGraphExecDestroy(exec), cudaSuccess);
   ASSERT_EQ(cudaGraphDestroy(graph), cudaSuccess);
 }

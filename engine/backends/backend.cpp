@@ -15,6 +15,19 @@
 
 namespace myelin {
 
+void ExecutionBackend::begin_capture() {
+  fail("the ", backend_name(kind()), " backend has no graphs");
+}
+void ExecutionBackend::end_capture(const std::string& /*key*/) {
+  fail("the ", backend_name(kind()), " backend has no graphs");
+}
+bool ExecutionBackend::has_graph(const std::string& /*key*/) const {
+  return false;
+}
+void ExecutionBackend::launch_graph(const std::string& /*key*/) {
+  fail("the ", backend_name(kind()), " backend has no graphs");
+}
+
 std::unique_ptr<ExecutionBackend> make_cpu_backend();
 #if defined(MYELIN_WITH_CUDA)
 std::unique_ptr<ExecutionBackend> make_cuda_backend(const BackendOptions& options);
@@ -24,6 +37,19 @@ ExecutionBackend::~ExecutionBackend() = default;
 UpdateCache::~UpdateCache() = default;
 DeviceScopeGuard::~DeviceScopeGuard() = default;
 StepLog::~StepLog() = default;
+
+int StepLog::begin_graphed_update() {
+  fail("step log: this backend runs no graphs");
+}
+void StepLog::queue_update_copies() {
+  fail("step log: this backend runs no graphs");
+}
+void StepLog::replay_loss(double /*weight*/) {
+  fail("step log: this backend runs no graphs");
+}
+void StepLog::commit_update() {
+  fail("step log: this backend runs no graphs");
+}
 
 #if !defined(MYELIN_WITH_CUDA)
 namespace {

@@ -35,6 +35,15 @@ struct ParamUpdate {
   std::int64_t* step = nullptr;
 };
 
+// Which part of an optimizer update a call does. A step run as a CUDA Graph splits it: the
+// step's constants are written (and the counters advanced) before the graph is launched, and
+// the graph holds the norm, clipping and update kernels.
+enum class UpdatePart {
+  kAll,        // the whole update
+  kConstants,  // the step's constants and the counters, nothing the graph holds
+  kKernels,    // the graph's part: norm, clipping and the rule, from the constants last written
+};
+
 // What a backend keeps between the updates of one optimizer (the CUDA backend's device tables
 // of every parameter, the norm of the last update).
 class UpdateCache {
@@ -89,11 +98,26 @@ class ExecutionBackend {
   // One optimizer update of every parameter: the global gradient norm, clipping (norm scaled to
   // at most clipping.max_norm, then elements clamped to clipping.max_value; 0: off), the update
   // rule, each parameter's counter. `cache` is the optimizer's, made here on first use.
+  // `part`: all of it, except in CUDA Graph steps (supports_graphs()).
   virtual void update(const std::vector<ParamUpdate>& params, const GradientClipping& clipping,
-                      std::shared_ptr<UpdateCache>& cache) = 0;
+                      std::shared_ptr<UpdateCache>& cache, UpdatePart part) = 0;
 
   // The training loop's readback of losses and gradient norms (backends/step_log.hpp).
   virtual std::unique_ptr<StepLog> make_step_log(std::int64_t micro_batches) = 0;
+
+  // CUDA Graphs. Between begin_capture and end_capture the work queued is recorded, not run,
+  // as graph `key`; launch_graph queues it again, reading and writing the same addresses. The
+  // device's per-step scalars (the dropout step, the update's constants) are written outside
+  // the graph, before each launch. Backends without graphs say false and need nothing else.
+  virtual bool supports_graphs() const { return false; }
+  virtual void begin_capture();
+  virtual void end_capture(const std::string& key);
+  // Ends a capture that failed part way, keeping nothing (no error is raised).
+  virtual void abort_capture() noexcept {}
+  virtual bool has_graph(const std::string& key) const;
+  virtual void launch_graph(const std::string& key);
+  // Forgets every graph (the buffers they were recorded with moved).
+  virtual void drop_graphs() {}
 };
 
 // The backend of options.device; throws when that device is not usable or not built.

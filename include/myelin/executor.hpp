@@ -126,6 +126,10 @@ class MYELIN_API Executor {
   // The placement of the pass's transient buffers for the inputs bound now (they must all be
   // bound; shapes are inferred if they changed).
   MemoryPlanInfo memory_plan();
+  // Changes whenever buffers of the pass move (a larger batch than before needs a new arena or
+  // input buffer). Device work recorded with their addresses (a CUDA Graph) stays valid while
+  // it does not change.
+  std::uint64_t buffer_generation() const;
   // Node indices in execution order.
   const std::vector<int>& order() const;
   // The backend this executor runs on, for the library's optimizers and training loop.

@@ -13,8 +13,10 @@
 
 namespace myelin {
 
-class UpdateCache;   // a backend's state between updates (not part of the API)
-struct ParamUpdate;  // one parameter of a backend's update
+class UpdateCache;      // a backend's state between updates (not part of the API)
+struct ParamUpdate;     // one parameter of a backend's update
+enum class UpdatePart;  // which part of an update a backend runs (not part of the API)
+class Trainer;
 
 // The update rules of torch.optim, with its defaults, plus the exponentially weighted form of
 // momentum. With g the gradient (after clipping) plus l2 * w:
@@ -131,6 +133,9 @@ class MYELIN_API Optimizer {
   void load_state_dict(const std::vector<std::pair<std::string, Tensor>>& state);
 
  private:
+  friend class Trainer;  // runs updates in two parts around a CUDA Graph
+  void step(Executor& executor, const GradientClipping& clipping, UpdatePart part);
+
   struct Slots {
     std::int64_t step = 0;  // updates of this parameter (torch keeps one per parameter too)
     std::vector<Tensor> tensors = std::vector<Tensor>(3);  // positions of update_element's s0..s2

@@ -27,6 +27,11 @@ struct TrainOptions {
   LrSchedule schedule;       // its steps_per_epoch is set from the data
   std::uint64_t seed = 0;    // shuffling
   ExecutorOptions executor;  // device, compute type, threads
+  // CUDA: each training step after the first of its batch size runs as one CUDA Graph
+  // (forward, loss, backward, clipping, update, the step log's copies), captured once per
+  // batch size and replayed. Results are the same bits either way. Without gradient
+  // accumulation only (accumulation_steps 1); ignored on the CPU.
+  bool cuda_graphs = true;
 };
 
 // Where training stands: enough to continue exactly where it stopped, mid-epoch included.

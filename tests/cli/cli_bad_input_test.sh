@@ -80,6 +80,10 @@ refuses limit_negative 2 "--limit expects a whole number >= 0, got '-5'" \
   "$myelin" train --spec good.json --out out-limit_negative --limit -5
 refuses stop_negative 2 "--stop-after expects a whole number >= 1, got '-1'" \
   "$myelin" train --spec good.json --out out-stop_negative --stop-after -1
+refuses graphs_word 2 "--cuda-graphs takes on or off, not 'maybe'" \
+  "$myelin" train --spec good.json --out out-graphs_word --cuda-graphs maybe
+refuses graphs_on_cpu 2 "--cuda-graphs applies to a CUDA device, and this run trains on cpu" \
+  "$myelin" train --spec good.json --out out-graphs_on_cpu --device cpu --cuda-graphs off
 refuses batch_fraction 2 "--batch expects a whole number >= 2, got '2.5'" \
   "$myelin" gradcheck good.json --batch 2.5
 

@@ -74,6 +74,7 @@ void usage(std::ostream& out) {
          "            --init FILE   start from these weights    --freeze 0,4  keep layers fixed\n"
          "            --epochs N  --device auto|cpu|cuda[:N]  --limit N (first N training rows)\n"
          "            --stop-after N (updates, then checkpoint and stop, as Ctrl-C does)\n"
+         "            --cuda-graphs on|off (on: each CUDA step after the first is one graph)\n"
          "  eval RUN_DIR [--baseline-error X] [--checkpoint FILE]\n"
          "            test accuracy, per-class precision/recall/F1, macro-F1, confusion matrix,\n"
          "            bias and variance\n"

@@ -100,7 +100,11 @@ std::vector<std::string> split_list(const std::string& text) {
 
 int run_train(const Args& args) {
   check_options(args, {"--out", "--resume", "--init", "--freeze", "--epochs", "--device", "--limit",
-                       "--stop-after", "--spec"});
+                       "--stop-after", "--spec", "--cuda-graphs"});
+  const std::string graphs_option = option(args, "--cuda-graphs", "on");
+  if (graphs_option != "on" && graphs_option != "off") {
+    throw UsageError{"--cuda-graphs takes on or off, not '" + graphs_option + "'"};
+  }
   const std::string resume = option(args, "--resume", "");
   std::string run_dir = option(args, "--out", "");
   const std::string spec_path = option(args, "--spec", "");
@@ -209,7 +213,13 @@ int run_train(const Args& args) {
     model.graph.freeze_prefix(layer + ".");
   }
 
-  Trainer trainer(model.graph, model.loss, optimizer, train_options(spec, device));
+  TrainOptions train = train_options(spec, device);
+  if (!device.is_cuda() && !option(args, "--cuda-graphs", "").empty()) {
+    throw UsageError{"--cuda-graphs applies to a CUDA device, and this run trains on " +
+                     device.str()};
+  }
+  train.cuda_graphs = graphs_option == "on";
+  Trainer trainer(model.graph, model.loss, optimizer, train);
   trainer.set_position(position);
   SplitSource train_source(data.train, norm, model.input, model.labels);
 

@@ -6,13 +6,14 @@
 //
 // Counters are defined once here for every user:
 //  - launches: kernels and library kernels (cuBLAS, cuBLASLt, Thrust) accepted for execution or
-//    recorded into a graph by a capture (a graph's replays do not count them again);
-//  - graph_launches: cudaGraphLaunch calls;
+//    recorded into a graph by a capture: what the host launched (a graph's replays do not
+//    count them again; graph_kernels does);
+//  - graph_launches: cudaGraphLaunch calls; graph_kernels: the kernels those launches ran;
 //  - device_allocations: memory newly taken from a device: a pool growing, or cudaMalloc;
 //    allocations served from memory a pool already holds are not counted (allocation_calls is);
 //  - pool_releases: pool blocks given back to the device (trimming at synchronisations above the
 //    pool's release threshold, cudaMemPoolTrimTo);
-//  - bytes_*: bytes copied in each direction (memsets are not copies);
+//  - bytes_*: bytes copied in each direction (memsets are not copies), graph replays included;
 //  - blocking_waits: calls in which the host waits for device work: stream, event and device
 //    synchronisation, blocking copies (to pageable host memory, or cudaMemcpy from it), cudaFree,
 //    cudaFreeHost, and library calls that return a device result to the host;
@@ -37,6 +38,7 @@ struct Counters {
   std::uint64_t blocking_waits = 0;
   std::uint64_t event_queries = 0;
   std::uint64_t graph_launches = 0;
+  std::uint64_t graph_kernels = 0;
 };
 
 Counters counters();

@@ -66,7 +66,8 @@ class CpuBackend final : public ExecutionBackend {
   double sum_of_squares(const Tensor& t) override { return cpu::sum_of_squares(t); }
 
   void update(const std::vector<ParamUpdate>& params, const GradientClipping& clipping,
-              std::shared_ptr<UpdateCache>& cache) override {
+              std::shared_ptr<UpdateCache>& cache, UpdatePart part) override {
+    if (part != UpdatePart::kAll) fail("the CPU backend updates in one part");
     auto* host_cache = dynamic_cast<CpuUpdateCache*>(cache.get());
     if (host_cache == nullptr) {
       auto made = std::make_shared<CpuUpdateCache>();

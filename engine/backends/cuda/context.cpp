@@ -184,6 +184,7 @@ void begin_node(DeviceContext& dc, int node) {
 }
 
 void begin_forward(DeviceContext& dc, std::uint64_t step) {
+  if (dc.capturing) return;  // written before the capture, and before each launch of the graph
   DeviceGuard guard(dc.device);
   MYELIN_LAUNCH(dc, kernels::launch_write_u64(dc.step, step, dc.stream));
 }

@@ -34,9 +34,11 @@ struct DeviceContext {
   cublasLtHandle_t lt = nullptr;
   void* workspace = nullptr;  // cuBLAS / cuBLASLt workspace, fixed per stream
   std::size_t workspace_bytes = 0;
-  std::uint64_t* step = nullptr;         // the dropout step of the running forward pass
-  DeviceErrorRecord* errors = nullptr;   // device memory
-  int current_node = -1;                 // set by the executor before each node
+  std::uint64_t* step = nullptr;        // the dropout step of the running forward pass
+  DeviceErrorRecord* errors = nullptr;  // device memory
+  int current_node = -1;                // set by the executor before each node
+  // The stream is capturing a CUDA Graph: per-step scalars were written before the capture.
+  bool capturing = false;
   std::vector<std::string> node_labels;  // "node 'ce' (softmax_cross_entropy)", by node index
 
   DeviceContext(int device_index, bool allow_tf32);
@@ -56,6 +58,8 @@ struct DeviceContext {
   // After a launch: checks the launch status, and with MYELIN_SYNC_DEBUG=1 waits for the
   // kernel so that a failure is reported at the kernel that caused it.
   void check_launch(cudaError_t status, const char* kernel, const char* file, int line);
+  // Whether launches are synchronised one by one (MYELIN_SYNC_DEBUG=1), which a capture forbids.
+  bool sync_debug() const { return sync_debug_; }
 
   // cuBLASLt matmul plans, chosen once per problem (the same algorithm every call).
   struct LtPlan {

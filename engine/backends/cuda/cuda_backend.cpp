@@ -5,6 +5,7 @@
 #include "backends/cuda/cuda_ops.hpp"
 #include "backends/cuda/cuda_runtime.hpp"
 #include "backends/cuda/fused_optimizer.hpp"
+#include "backends/cuda/graphs.hpp"
 #include "backends/step_log.hpp"
 #include "memory.hpp"
 
@@ -59,11 +60,11 @@ class CudaBackend final : public ExecutionBackend {
   double sum_of_squares(const Tensor& t) override { return cuda::sum_of_squares(*dc_, t); }
 
   void update(const std::vector<ParamUpdate>& params, const GradientClipping& clipping,
-              std::shared_ptr<UpdateCache>& cache) override {
+              std::shared_ptr<UpdateCache>& cache, UpdatePart part) override {
     const cuda::DeviceAllocator allocate = [this](const Shape& shape, DType dtype) {
       return this->allocate(shape, dtype, false);
     };
-    cuda::fused_update(*dc_, allocate, params, clipping, cache);
+    cuda::fused_update(*dc_, allocate, params, clipping, cache, part);
     last_norm_ = cuda::fused_norm_device(cache.get());
   }
 
@@ -71,10 +72,19 @@ class CudaBackend final : public ExecutionBackend {
     return cuda::make_step_log(*dc_, micro_batches, [this] { return last_norm_; });
   }
 
+  bool supports_graphs() const override { return !dc_->sync_debug(); }
+  void begin_capture() override { graphs_.begin(*dc_); }
+  void end_capture(const std::string& key) override { graphs_.end(*dc_, key); }
+  void abort_capture() noexcept override { graphs_.abort(*dc_); }
+  bool has_graph(const std::string& key) const override { return graphs_.has(key); }
+  void launch_graph(const std::string& key) override { graphs_.launch(*dc_, key); }
+  void drop_graphs() override { graphs_.clear(); }
+
  private:
   Device device_;
   std::shared_ptr<DeviceContext> dc_;
   const double* last_norm_ = nullptr;  // device memory of the last update's norm
+  cuda::GraphCache graphs_;            // destroyed before the context and its stream
 };
 
 }  // namespace

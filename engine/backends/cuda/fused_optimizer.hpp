@@ -16,7 +16,7 @@ using DeviceAllocator = std::function<Tensor(const Shape&, DType)>;
 
 void fused_update(DeviceContext& dc, const DeviceAllocator& allocate,
                   const std::vector<ParamUpdate>& updates, const GradientClipping& clipping,
-                  std::shared_ptr<UpdateCache>& cache);
+                  std::shared_ptr<UpdateCache>& cache, UpdatePart part);
 // Where the norm of the cache's last update lives in device memory (a double), or null.
 const double* fused_norm_device(const UpdateCache* cache);
 

@@ -61,12 +61,30 @@ UpdateConstants<float> to_float(const UpdateConstants<double>& d) {
   return f;
 }
 
+// The norm and clip scale, then every parameter's update from the constants on the device.
+void launch_update_kernels(DeviceContext& dc, FusedState& fs, const GradientClipping& clipping) {
+  MYELIN_LAUNCH(dc,
+                kernels::launch_grad_norm(fs.table, static_cast<double*>(fs.partials.raw()),
+                                          clipping.max_norm, static_cast<double*>(fs.norm.raw()),
+                                          static_cast<float*>(fs.scale.raw()), dc.stream));
+  MYELIN_LAUNCH(dc, kernels::launch_multi_tensor_update(
+                        fs.table, static_cast<const kernels::StepConstants*>(fs.constants.raw()),
+                        static_cast<const float*>(fs.scale.raw()), dc.stream));
+}
+
 }  // namespace
 
 void fused_update(DeviceContext& dc, const DeviceAllocator& allocate,
                   const std::vector<ParamUpdate>& updates, const GradientClipping& clipping,
-                  std::shared_ptr<UpdateCache>& cache) {
+                  std::shared_ptr<UpdateCache>& cache, UpdatePart part) {
   DeviceGuard guard(dc.device);
+  if (part == UpdatePart::kKernels) {
+    // The tables and constants of this update were made by its kConstants part.
+    auto* fs = dynamic_cast<FusedState*>(cache.get());
+    if (fs == nullptr || fs->dc != &dc) fail("optimizer: the update's constants were not written");
+    launch_update_kernels(dc, *fs, clipping);
+    return;
+  }
 
   // The parameters and the distinct constant sets: parameters of a group normally share one
   // step count, so a handful of constant sets serve every parameter.
@@ -142,13 +160,7 @@ void fused_update(DeviceContext& dc, const DeviceAllocator& allocate,
   }
   auto* device_constants = static_cast<kernels::StepConstants*>(fs->constants.raw());
   MYELIN_LAUNCH(dc, kernels::launch_write_constants(device_constants, constants, dc.stream));
-  MYELIN_LAUNCH(dc,
-                kernels::launch_grad_norm(fs->table, static_cast<double*>(fs->partials.raw()),
-                                          clipping.max_norm, static_cast<double*>(fs->norm.raw()),
-                                          static_cast<float*>(fs->scale.raw()), dc.stream));
-  MYELIN_LAUNCH(
-      dc, kernels::launch_multi_tensor_update(
-              fs->table, device_constants, static_cast<const float*>(fs->scale.raw()), dc.stream));
+  if (part == UpdatePart::kAll) launch_update_kernels(dc, *fs, clipping);
   for (const ParamUpdate& u : updates) ++*u.step;
 }
 

@@ -70,7 +70,24 @@ class DeviceStepLog final : public StepLog {
     weights_.push_back(weight);
   }
 
+  int begin_graphed_update() override {
+    if (weights_.empty() && pending_.size() == 2) finish(pending_.front(), /*keep=*/true);
+    return current_;
+  }
+
+  void replay_loss(double weight) override {
+    if (static_cast<std::int64_t>(weights_.size()) >= capacity_) {
+      fail("step log: more than ", capacity_, " mini-batches in one update");
+    }
+    weights_.push_back(weight);
+  }
+
   void end_update() override {
+    queue_update_copies();
+    commit_update();
+  }
+
+  void queue_update_copies() override {
     DeviceGuard guard(dc_.device);
     HostSlot& h = host_[current_];
     MYELIN_CUDA_CHECK(cudaMemcpyAsync(h.losses, device_losses_[current_],
@@ -85,6 +102,10 @@ class DeviceStepLog final : public StepLog {
     }
     MYELIN_CUDA_CHECK(cudaMemcpyAsync(h.errors, dc_.errors, sizeof(DeviceErrorRecord),
                                       cudaMemcpyDeviceToHost, dc_.stream));
+  }
+
+  void commit_update() override {
+    DeviceGuard guard(dc_.device);
     MYELIN_CUDA_CHECK(cudaEventRecord(events_[current_], dc_.stream));
     pending_.push_back(Pending{current_, weights_});
     weights_.clear();

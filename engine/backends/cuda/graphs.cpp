@@ -1,0 +1,58 @@
+#include "backends/cuda/graphs.hpp"
+
+#include "backends/cuda/device_guard.hpp"
+#include "myelin/error.hpp"
+
+namespace myelin::cuda {
+
+GraphCache::~GraphCache() {
+  clear();
+}
+
+void GraphCache::begin(DeviceContext& dc) {
+  DeviceGuard guard(dc.device);
+  MYELIN_CUDA_CHECK(cudaStreamBeginCapture(dc.stream, cudaStreamCaptureModeGlobal));
+  dc.capturing = true;
+}
+
+void GraphCache::end(DeviceContext& dc, const std::string& key) {
+  DeviceGuard guard(dc.device);
+  dc.capturing = false;
+  cudaGraph_t graph = nullptr;
+  MYELIN_CUDA_CHECK(cudaStreamEndCapture(dc.stream, &graph));
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t made = cudaGraphInstantiate(&exec, graph, 0);
+  const cudaError_t destroyed = cudaGraphDestroy(graph);  // the instance keeps what it needs
+  MYELIN_CUDA_CHECK(made);
+  MYELIN_CUDA_CHECK(destroyed);
+  auto [it, fresh] = graphs_.emplace(key, exec);
+  if (!fresh) {
+    MYELIN_CUDA_CHECK(cudaGraphExecDestroy(it->second));
+    it->second = exec;
+  }
+}
+
+void GraphCache::abort(DeviceContext& dc) noexcept {
+  if (!dc.capturing) return;
+  dc.capturing = false;
+  cudaSetDevice(dc.device);
+  cudaGraph_t graph = nullptr;
+  if (cudaStreamEndCapture(dc.stream, &graph) == cudaSuccess && graph != nullptr) {
+    cudaGraphDestroy(graph);
+  }
+  cudaGetLastError();  // the capture's error was raised already
+}
+
+void GraphCache::launch(DeviceContext& dc, const std::string& key) {
+  auto it = graphs_.find(key);
+  if (it == graphs_.end()) fail("no CUDA Graph '", key, "' was captured");
+  DeviceGuard guard(dc.device);
+  MYELIN_CUDA_CHECK(cudaGraphLaunch(it->second, dc.stream));
+}
+
+void GraphCache::clear() noexcept {
+  for (auto& [key, exec] : graphs_) cudaGraphExecDestroy(exec);
+  graphs_.clear();
+}
+
+}  // namespace myelin::cuda
