@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <fstream>
 
 #include "myelin/myelin.hpp"
 #include "test_util.hpp"
@@ -121,6 +122,31 @@ TEST(BuildInfo, ReportsVersionAndOpenMPBlas) {
 #else
   EXPECT_FALSE(info.cuda);
 #endif
+}
+
+// A CUDA build used on the CPU must not pay for the CUDA libraries: cuBLAS and cuBLASLt are
+// loaded when a CUDA device is first used, and the runtime is linked statically.
+TEST(BuildInfo, TrainingOnTheCpuLoadsNoCudaLibrary) {
+  const BuildInfo info = build_info();
+  if (!info.cuda || info.emulated) {
+    GTEST_SKIP() << "no real CUDA libraries in this build";
+  }
+  Graph g(3);
+  const Value x = g.input("x", Shape{16, 4});
+  const Value y = g.input("y", Shape{16}, DType::kInt64);
+  const Value loss = g.softmax_cross_entropy(g.linear_layer(g.relu(g.linear_layer(x, 8)), 3), y);
+  Optimizer optimizer(OptimizerOptions::adam());
+  TrainOptions options;
+  options.batch_size = 8;
+  Trainer trainer(g, loss, optimizer, options);
+  trainer.fit({{x, Tensor::zeros(Shape{16, 4})}, {y, Tensor::zeros(Shape{16}, DType::kInt64)}});
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    for (const char* library : {"libcublas", "libcudart.so", "libcudnn"}) {
+      EXPECT_EQ(line.find(library), std::string::npos) << "mapped: " << line;
+    }
+  }
 }
 
 }  // namespace

@@ -8,6 +8,11 @@
 
 #include <cstddef>
 
+// The cuBLAS version these headers stand in for (CUDA 13.0's).
+#define CUBLAS_VER_MAJOR 13
+#define CUBLAS_VER_MINOR 0
+#define CUBLAS_VER_PATCH 0
+
 #include "cuda_runtime_api.h"
 #include "library_types.h"
 

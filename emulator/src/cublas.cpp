@@ -83,13 +83,13 @@ cublasStatus_t cublasGetProperty(libraryPropertyType type, int* value) {
   if (value == nullptr) return CUBLAS_STATUS_INVALID_VALUE;
   switch (type) {
     case MAJOR_VERSION:
-      *value = 13;
+      *value = CUBLAS_VER_MAJOR;
       break;
     case MINOR_VERSION:
-      *value = 0;
+      *value = CUBLAS_VER_MINOR;
       break;
     case PATCH_LEVEL:
-      *value = 0;
+      *value = CUBLAS_VER_PATCH;
       break;
   }
   return CUBLAS_STATUS_SUCCESS;

@@ -36,13 +36,11 @@ int runtime_version_built() {
 }
 
 std::string cublas_version() {
-  int major = 0, minor = 0, patch = 0;
-  if (cublasGetProperty(MAJOR_VERSION, &major) != CUBLAS_STATUS_SUCCESS ||
-      cublasGetProperty(MINOR_VERSION, &minor) != CUBLAS_STATUS_SUCCESS ||
-      cublasGetProperty(PATCH_LEVEL, &patch) != CUBLAS_STATUS_SUCCESS) {
-    return "unknown";
-  }
-  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
+  // The headers' version: reading the loaded library's would load cuBLAS (~200 MiB) in every
+  // process that asks for the build information, CPU runs included. The library loaded later is
+  // the same major version (libcublas.so.<major>).
+  return std::to_string(CUBLAS_VER_MAJOR) + "." + std::to_string(CUBLAS_VER_MINOR) + "." +
+         std::to_string(CUBLAS_VER_PATCH);
 }
 
 int device_count(std::string* why) {

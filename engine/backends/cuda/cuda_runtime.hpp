@@ -27,6 +27,8 @@ namespace myelin::cuda {
 int runtime_version_built();
 // "major.minor.patch" of the cuBLAS library loaded.
 std::string cublas_version();
+// Whether cuBLAS is loaded in this process yet (real CUDA builds load it on first use).
+bool cublas_loaded();
 // Usable devices; 0 (with the reason in *why) when there is no driver or no device.
 int device_count(std::string* why);
 // Throws a clear myelin::Error unless `index` names a usable device.
