@@ -3,7 +3,10 @@
 // samples (training step).
 #include <benchmark/benchmark.h>
 
+#include <cblas.h>
+
 #include <myelin/myelin.hpp>
+#include <vector>
 
 #include "update_rules.hpp"  // the per-element rules, for the unfused baseline
 
@@ -150,6 +153,46 @@ void optimizer_step_unfused_double(benchmark::State& state) {
   state.SetLabel(optimizer_kind_name(o.kind));
 }
 
+// The SGEMM-bound limit of a training step of the plain MLP 784-512-256-10 at batch B: only its
+// matrix products, in OpenBLAS at its best (one call each, all threads, no other work): the
+// forward products, the three weight gradients and the input gradients of layers 2 and 3.
+// Items are samples, so items/s is the most samples/s any implementation on top of this SGEMM
+// can reach. tools/bench-pytorch runs it beside each epoch.
+void sgemm_mlp_step(benchmark::State& state) {
+  const int batch = static_cast<int>(state.range(0));
+  const int widths[4] = {784, 512, 256, 10};
+  std::vector<Tensor> acts, weights, grads, dacts;
+  for (int l = 0; l < 4; ++l) acts.push_back(filled(Shape{batch, widths[l]}, 10 + l));
+  for (int l = 0; l < 3; ++l) {
+    weights.push_back(filled(Shape{widths[l + 1], widths[l]}, 20 + l));
+    grads.push_back(Tensor::zeros(Shape{widths[l + 1], widths[l]}));
+    dacts.push_back(filled(Shape{batch, widths[l + 1]}, 30 + l));
+  }
+  std::vector<Tensor> dinputs;
+  for (int l = 0; l < 3; ++l) dinputs.push_back(Tensor::zeros(Shape{batch, widths[l]}));
+  for (auto _ : state) {
+    for (int l = 0; l < 3; ++l) {  // Y = X W^T
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, widths[l + 1], widths[l], 1.0f,
+                  acts[l].data<float>(), widths[l], weights[l].data<float>(), widths[l], 0.0f,
+                  acts[l + 1].data<float>(), widths[l + 1]);
+    }
+    for (int l = 2; l >= 0; --l) {
+      // dW = dY^T X
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, widths[l + 1], widths[l], batch, 1.0f,
+                  dacts[l].data<float>(), widths[l + 1], acts[l].data<float>(), widths[l], 0.0f,
+                  grads[l].data<float>(), widths[l]);
+      if (l > 0) {  // dX = dY W
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, widths[l], widths[l + 1],
+                    1.0f, dacts[l].data<float>(), widths[l + 1], weights[l].data<float>(),
+                    widths[l], 0.0f, dinputs[l].data<float>(), widths[l]);
+      }
+    }
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+
+BENCHMARK(sgemm_mlp_step)->Arg(32)->Arg(128)->Arg(1024)->UseRealTime();
 BENCHMARK_CAPTURE(op_step, relu, std::string("relu"))->Args({1024, 1024})->UseRealTime();
 BENCHMARK_CAPTURE(op_step, gelu, std::string("gelu"))->Args({1024, 1024})->UseRealTime();
 BENCHMARK_CAPTURE(op_step, softmax, std::string("softmax"))->Args({1024, 1024})->UseRealTime();

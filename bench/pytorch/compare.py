@@ -46,27 +46,46 @@ def run_pytorch(batch, work):
     return json.loads(text.strip().splitlines()[-1])["samples_per_second"], rss
 
 
+def run_sgemm_limit(bench, batch, work):
+    """The SGEMM-bound limit of a training step at this batch (bench_cpu_ops sgemm_mlp_step):
+    samples/s of the step's matrix products alone."""
+    text, _ = run([bench, f"--benchmark_filter=^sgemm_mlp_step/{batch}/", "--benchmark_min_time=1",
+                   "--benchmark_format=json"], work)
+    result = json.loads(text[text.index("{"):])
+    return result["benchmarks"][0]["items_per_second"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--myelin", default=os.path.join(ROOT, "build", "release", "tools", "myelin"))
+    parser.add_argument("--bench", default=None,
+                        help="bench_cpu_ops (default: next to --myelin's build)")
     parser.add_argument("--batches", default="32,128,1024")
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--out", default=None,
                         help="file prefix of the results (default bench/results/cpu-vs-pytorch-DATE)")
     args = parser.parse_args()
     batches = [int(b) for b in args.batches.split(",")]
+    bench = args.bench or os.path.join(os.path.dirname(os.path.dirname(args.myelin)), "bench",
+                                       "bench_cpu_ops")
     out = args.out or os.path.join(ROOT, "bench", "results",
                                    "cpu-vs-pytorch-" + time.strftime("%Y-%m-%d"))
-    import torch  # noqa: F401  (checked here: the runs would fail one by one otherwise)
+    # Checked here (the runs would fail one by one otherwise), in a child: importing torch here
+    # would make this process ~200 MiB, and a child's peak RSS (wait4) counts the memory it had
+    # when it was forked from this one.
+    run([sys.executable, "-c", "import torch"], ROOT)
 
     runs = []
     with tempfile.TemporaryDirectory() as work:
         for rep in range(args.repetitions):
             for batch in batches:
                 order = ["myelin", "pytorch"] if (rep + batch) % 2 == 0 else ["pytorch", "myelin"]
+                order.append("sgemm")
                 for engine in order:
                     if engine == "myelin":
                         sps, rss = run_myelin(args.myelin, batch, work, f"run-{rep}-{batch}")
+                    elif engine == "sgemm":
+                        sps, rss = run_sgemm_limit(bench, batch, work), 0.0
                     else:
                         sps, rss = run_pytorch(batch, work)
                     runs.append({"engine": engine, "batch": batch, "repetition": rep,
@@ -90,13 +109,18 @@ def main():
         f"{args.repetitions} interleaved runs per batch size; samples/s over the epoch's wall time "
         f"(batch gather, conversion and normalisation included on both sides).",
         "",
-        "| batch | myelin samples/s | PyTorch samples/s | ratio | myelin peak RSS | PyTorch peak RSS |",
-        "|---|---|---|---|---|---|",
+        "The SGEMM limit is the samples/s of a training step's matrix products alone (OpenBLAS, "
+        "bench_cpu_ops sgemm_mlp_step), measured in the same runs.",
+        "",
+        "| batch | myelin samples/s | PyTorch samples/s | myelin / PyTorch | SGEMM limit | "
+        "myelin / limit | myelin peak RSS | PyTorch peak RSS |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for batch in batches:
         m = median("myelin", batch, "samples_per_second")
         p = median("pytorch", batch, "samples_per_second")
-        lines.append(f"| {batch} | {m:.0f} | {p:.0f} | {m / p:.2f} | "
+        limit = median("sgemm", batch, "samples_per_second")
+        lines.append(f"| {batch} | {m:.0f} | {p:.0f} | {m / p:.2f} | {limit:.0f} | {m / limit:.2f} | "
                      f"{median('myelin', batch, 'peak_rss_mib'):.0f} MiB | "
                      f"{median('pytorch', batch, 'peak_rss_mib'):.0f} MiB |")
     table = "\n".join(lines)
