@@ -20,12 +20,19 @@ namespace {
 #define MYELIN_STRINGIFY2(x) #x
 #define MYELIN_STRINGIFY(x) MYELIN_STRINGIFY2(x)
 
+// By soname (the loader's paths: LD_LIBRARY_PATH, ld.so.cache), then in the library directory
+// of the toolkit the build used, which the loader's paths need not list.
 void* open_library(const char* soname) {
   void* handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+  if (handle != nullptr) return handle;
+  const std::string first_error = dlerror();
+  const std::string in_toolkit = std::string(MYELIN_CUDA_LIBRARY_DIR) + "/" + soname;
+  handle = dlopen(in_toolkit.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = dlerror();
-    fail("cannot load ", soname, " (", why != nullptr ? why : "unknown error",
-         "): the CUDA backend needs the CUDA toolkit's cuBLAS libraries");
+    fail("cannot load ", soname, " (", first_error, "; ", in_toolkit, ": ",
+         why != nullptr ? why : "unknown error",
+         "): the CUDA backend needs the CUDA toolkit's cuBLAS libraries on the loader's path");
   }
   return handle;
 }
@@ -54,9 +61,14 @@ Fn resolve(void* library, const char* name) {
 
 bool cublas_loaded() {
   const std::string name = "libcublas.so." MYELIN_STRINGIFY(CUBLAS_VER_MAJOR);
-  void* handle = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
-  if (handle != nullptr) dlclose(handle);
-  return handle != nullptr;
+  for (const std::string& path : {name, std::string(MYELIN_CUDA_LIBRARY_DIR) + "/" + name}) {
+    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+    if (handle != nullptr) {
+      dlclose(handle);
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace myelin::cuda
