@@ -13,6 +13,28 @@ namespace myelin {
 
 namespace {
 
+// Calls fn with a value of the C++ type of `dtype` (a tag: features are read in their own type).
+template <typename Fn>
+void with_element_type(DType dtype, Fn&& fn) {
+  switch (dtype) {
+    case DType::kUInt8:
+      fn(std::uint8_t{});
+      break;
+    case DType::kFloat32:
+      fn(float{});
+      break;
+    case DType::kFloat64:
+      fn(double{});
+      break;
+    case DType::kInt32:
+      fn(std::int32_t{});
+      break;
+    case DType::kInt64:
+      fn(std::int64_t{});
+      break;
+  }
+}
+
 // Features as [N, F]: images [N, H, W] are flattened.
 Tensor as_matrix(const Tensor& t, const std::string& name) {
   if (t.shape().rank() < 1) fail(name, ": expected rows of features, got a scalar");
@@ -218,23 +240,7 @@ Normalization fit_normalization(const Tensor& features) {
       }
     }
   };
-  switch (features.dtype()) {
-    case DType::kUInt8:
-      accumulate(std::uint8_t{});
-      break;
-    case DType::kFloat32:
-      accumulate(float{});
-      break;
-    case DType::kFloat64:
-      accumulate(double{});
-      break;
-    case DType::kInt32:
-      accumulate(std::int32_t{});
-      break;
-    case DType::kInt64:
-      accumulate(std::int64_t{});
-      break;
-  }
+  with_element_type(features.dtype(), accumulate);
   for (std::int64_t c = 0; c < cols; ++c) {
     const auto k = static_cast<std::size_t>(c);
     const double sd = std::sqrt(sq[k] / static_cast<double>(rows));
@@ -284,23 +290,7 @@ void SplitSource::bind(Executor& executor, const std::int64_t* indices, std::int
       y_.data<std::int64_t>()[r] = labels[indices[r]];
     }
   };
-  switch (split_.features.dtype()) {
-    case DType::kUInt8:
-      gather(std::uint8_t{});
-      break;
-    case DType::kFloat32:
-      gather(float{});
-      break;
-    case DType::kFloat64:
-      gather(double{});
-      break;
-    case DType::kInt32:
-      gather(std::int32_t{});
-      break;
-    case DType::kInt64:
-      gather(std::int64_t{});
-      break;
-  }
+  with_element_type(split_.features.dtype(), gather);
   executor.set_input(input_, x_);
   executor.set_input(labels_, y_);
 }

@@ -39,6 +39,15 @@ struct CudnnBaseline::State {
       set_x(1, n, 1, 1);
     }
   }
+  // x as [n, c, h, w] and the statistics' descriptor: per activation for (N, C), spatial else.
+  cudnnBatchNormMode_t set_batch_norm(std::int64_t n, std::int64_t c, std::int64_t h,
+                                      std::int64_t w) {
+    const cudnnBatchNormMode_t mode =
+        h == 1 && w == 1 ? CUDNN_BATCHNORM_PER_ACTIVATION : CUDNN_BATCHNORM_SPATIAL;
+    set_x(n, c, h, w);
+    check(cudnnDeriveBNTensorDescriptor(bn, x, mode), "cudnnDeriveBNTensorDescriptor");
+    return mode;
+  }
   void set_act(const std::string& name) {
     cudnnActivationMode_t mode = CUDNN_ACTIVATION_RELU;
     if (name == "sigmoid") mode = CUDNN_ACTIVATION_SIGMOID;
@@ -116,11 +125,7 @@ void CudnnBaseline::softmax_backward(bool log, std::int64_t rows, std::int64_t c
 void CudnnBaseline::batch_norm_forward(std::int64_t n, std::int64_t c, std::int64_t h,
                                        std::int64_t w, const float* x, float* y, float* params) {
   const float one = 1.0f, zero = 0.0f;
-  const cudnnBatchNormMode_t mode =
-      h == 1 && w == 1 ? CUDNN_BATCHNORM_PER_ACTIVATION : CUDNN_BATCHNORM_SPATIAL;
-  state_->set_x(n, c, h, w);
-  check(cudnnDeriveBNTensorDescriptor(state_->bn, state_->x, mode),
-        "cudnnDeriveBNTensorDescriptor");
+  const cudnnBatchNormMode_t mode = state_->set_batch_norm(n, c, h, w);
   float* p[8];
   for (int k = 0; k < 8; ++k) p[k] = params + k * c;
   check(cudnnBatchNormalizationForwardTraining(state_->handle, mode, &one, &zero, state_->x, x,
@@ -133,11 +138,7 @@ void CudnnBaseline::batch_norm_backward(std::int64_t n, std::int64_t c, std::int
                                         std::int64_t w, const float* x, const float* dy, float* dx,
                                         float* params) {
   const float one = 1.0f, zero = 0.0f;
-  const cudnnBatchNormMode_t mode =
-      h == 1 && w == 1 ? CUDNN_BATCHNORM_PER_ACTIVATION : CUDNN_BATCHNORM_SPATIAL;
-  state_->set_x(n, c, h, w);
-  check(cudnnDeriveBNTensorDescriptor(state_->bn, state_->x, mode),
-        "cudnnDeriveBNTensorDescriptor");
+  const cudnnBatchNormMode_t mode = state_->set_batch_norm(n, c, h, w);
   float* p[8];
   for (int k = 0; k < 8; ++k) p[k] = params + k * c;
   check(cudnnBatchNormalizationBackward(state_->handle, mode, &one, &zero, &one, &zero, state_->x,
