@@ -13,6 +13,9 @@ namespace myelin {
 
 namespace {
 
+// Batches of at least this many features are gathered by the OpenMP team.
+constexpr std::int64_t kParallelGatherElements = 65536;
+
 // Calls fn with a value of the C++ type of `dtype` (a tag: features are read in their own type).
 template <typename Fn>
 void with_element_type(DType dtype, Fn&& fn) {
@@ -276,6 +279,10 @@ void SplitSource::bind(Executor& executor, const std::int64_t* indices, std::int
   auto gather = [&](auto tag) {
     using T = decltype(tag);
     const T* src = split_.features.data<T>();
+    std::int64_t* y = y_.data<std::int64_t>();
+    // Rows are independent: the same bits for any number of threads. Small batches stay on the
+    // calling thread, where waking the team would cost more than the copy.
+#pragma omp parallel for schedule(static) if (count * cols >= kParallelGatherElements)
     for (std::int64_t r = 0; r < count; ++r) {
       const T* row = src + indices[r] * cols;
       float* out = x + r * cols;
@@ -287,7 +294,7 @@ void SplitSource::bind(Executor& executor, const std::int64_t* indices, std::int
       } else {
         for (std::int64_t c = 0; c < cols; ++c) out[c] = static_cast<float>(row[c]);
       }
-      y_.data<std::int64_t>()[r] = labels[indices[r]];
+      y[r] = labels[indices[r]];
     }
   };
   with_element_type(split_.features.dtype(), gather);

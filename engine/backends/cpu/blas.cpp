@@ -21,9 +21,6 @@ blasint to_blas_int(std::int64_t v, const char* what) {
   return static_cast<blasint>(v);
 }
 
-// Rows or columns of C per tile. A function of the shape only, never of the thread count.
-constexpr std::int64_t kGemmTile = 64;
-
 // Runs OpenBLAS on one thread for the current task and restores the team size after.
 class SingleThreadedBlas {
  public:
@@ -50,53 +47,85 @@ void blas_call(bool ta, bool tb, blasint m, blasint n, blasint k, double alpha, 
 
 }  // namespace
 
+// Halves the larger side of the tile until there are enough tiles for a team of threads or the
+// tiles would become too small. Each tile is a separate OpenBLAS call that packs its own panels
+// of A and B, so the packing work grows with the number of tiles: 8 tiles of 256 x 256 at the
+// largest layer of the MLP benchmark cost a few percent over one call, 64-row strips about 20%.
+// The price of a tiling fixed by the shape is parallelism: a GEMM runs on at most
+// kMaxGemmTiles threads.
+GemmTiling gemm_tiling(std::int64_t m, std::int64_t n, std::int64_t k) {
+  GemmTiling t{m, n, 1, 1};
+  const auto halve = [](std::int64_t v) { return ((v + 1) / 2 + 15) / 16 * 16; };
+  const double macs = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  while (t.tiles_m * t.tiles_n < kMaxGemmTiles) {
+    const bool cut_m = t.tile_m >= t.tile_n;
+    const std::int64_t side = cut_m ? t.tile_m : t.tile_n;
+    if (side < 2 * kMinGemmTileDim) break;
+    const std::int64_t half = halve(side);
+    const std::int64_t tiles_m = cut_m ? (m + half - 1) / half : t.tiles_m;
+    const std::int64_t tiles_n = cut_m ? t.tiles_n : (n + half - 1) / half;
+    if (macs / static_cast<double>(tiles_m * tiles_n) < static_cast<double>(kMinGemmTileMacs)) {
+      break;
+    }
+    (cut_m ? t.tile_m : t.tile_n) = half;
+    t.tiles_m = tiles_m;
+    t.tiles_n = tiles_n;
+  }
+  return t;
+}
+
 // OpenBLAS's own threading may split the k (summation) dimension in a way that depends on the
-// thread count, so 1 and 2 threads give different bits. Instead C is cut into fixed tiles along
-// its larger dimension; each tile is one single-threaded GEMM over the whole k, and the tiles
-// are spread over our OpenMP team. Every element is then summed in the same order whatever the
-// number of threads.
+// thread count, so 1 and 2 threads give different bits. Instead C is cut into tiles fixed by the
+// shape (gemm_tiling); each tile is one single-threaded GEMM over the whole k, and the tiles are
+// spread over our OpenMP team. Every element is then summed in the same order whatever the
+// number of threads. The bias is added to each tile right after its product, while it is in
+// cache.
 template <typename T>
 void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
           const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
-          std::int64_t ldc) {
+          std::int64_t ldc, const T* row_bias) {
   if (m == 0 || n == 0) return;
-  if (k == 0) {
-    for (std::int64_t i = 0; i < m; ++i) {
-      for (std::int64_t j = 0; j < n; ++j)
-        c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
-    }
-    return;
-  }
+  const GemmTiling tiling = gemm_tiling(m, n, k);
   const blasint bk = to_blas_int(k, "k"), blda = to_blas_int(lda, "lda"),
                 bldb = to_blas_int(ldb, "ldb"), bldc = to_blas_int(ldc, "ldc");
   to_blas_int(m, "m");
   to_blas_int(n, "n");
-  const bool split_rows = m >= n;
-  const std::int64_t extent = split_rows ? m : n;
-  const std::int64_t tiles = (extent + kGemmTile - 1) / kGemmTile;
-  parallel_for(tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
+  parallel_for(tiling.tiles_m * tiling.tiles_n, 1, [&](std::int64_t t0, std::int64_t t1) {
     SingleThreadedBlas single;
     for (std::int64_t t = t0; t < t1; ++t) {
-      const std::int64_t begin = t * kGemmTile;
-      const auto size = static_cast<blasint>(std::min(kGemmTile, extent - begin));
-      if (split_rows) {  // rows [begin, begin + size) of op(A) and C
-        const T* a_tile = trans_a ? a + begin : a + begin * lda;
-        blas_call(trans_a, trans_b, size, static_cast<blasint>(n), bk, alpha, a_tile, blda, b, bldb,
-                  beta, c + begin * ldc, bldc);
-      } else {  // columns [begin, begin + size) of op(B) and C
-        const T* b_tile = trans_b ? b + begin * ldb : b + begin;
-        blas_call(trans_a, trans_b, static_cast<blasint>(m), size, bk, alpha, a, blda, b_tile, bldb,
-                  beta, c + begin, bldc);
+      const std::int64_t row = (t / tiling.tiles_n) * tiling.tile_m;
+      const std::int64_t col = (t % tiling.tiles_n) * tiling.tile_n;
+      const std::int64_t rows = std::min(tiling.tile_m, m - row);
+      const std::int64_t cols = std::min(tiling.tile_n, n - col);
+      T* c_tile = c + row * ldc + col;
+      if (k == 0) {
+        for (std::int64_t i = 0; i < rows; ++i) {
+          for (std::int64_t j = 0; j < cols; ++j) {
+            c_tile[i * ldc + j] = beta == T(0) ? T(0) : beta * c_tile[i * ldc + j];
+          }
+        }
+      } else {
+        const T* a_tile = trans_a ? a + row : a + row * lda;  // rows [row, row + rows) of op(A)
+        const T* b_tile = trans_b ? b + col * ldb : b + col;  // columns [col, col + cols) of op(B)
+        blas_call(trans_a, trans_b, static_cast<blasint>(rows), static_cast<blasint>(cols), bk,
+                  alpha, a_tile, blda, b_tile, bldb, beta, c_tile, bldc);
+      }
+      if (row_bias != nullptr) {
+        for (std::int64_t i = 0; i < rows; ++i) {
+          T* c_row = c_tile + i * ldc;
+          for (std::int64_t j = 0; j < cols; ++j) c_row[j] += row_bias[col + j];
+        }
       }
     }
   });
 }
 
 template void gemm<float>(bool, bool, std::int64_t, std::int64_t, std::int64_t, float, const float*,
-                          std::int64_t, const float*, std::int64_t, float, float*, std::int64_t);
+                          std::int64_t, const float*, std::int64_t, float, float*, std::int64_t,
+                          const float*);
 template void gemm<double>(bool, bool, std::int64_t, std::int64_t, std::int64_t, double,
                            const double*, std::int64_t, const double*, std::int64_t, double,
-                           double*, std::int64_t);
+                           double*, std::int64_t, const double*);
 
 const char* blas_description() {
   static const std::string text = [] {

@@ -28,17 +28,8 @@ void linear_forward(const OpContext& ctx) {
     const T* x = ctx.input(0).data<T>();
     const T* w = ctx.input(1).data<T>();
     T* y = ctx.output(0).data<T>();
-    gemm<T>(false, true, d.rows, d.out, d.in, T(1), x, d.in, w, d.in, T(0), y, d.out);
-    if (ctx.has_input(2)) {
-      const T* b = ctx.input(2).data<T>();
-      parallel_for(d.rows,
-                   std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(1, d.out)),
-                   [&](std::int64_t r0, std::int64_t r1) {
-                     for (std::int64_t r = r0; r < r1; ++r) {
-                       for (std::int64_t j = 0; j < d.out; ++j) y[r * d.out + j] += b[j];
-                     }
-                   });
-    }
+    const T* b = ctx.has_input(2) ? ctx.input(2).data<T>() : nullptr;
+    gemm<T>(false, true, d.rows, d.out, d.in, T(1), x, d.in, w, d.in, T(0), y, d.out, b);
   });
 }
 

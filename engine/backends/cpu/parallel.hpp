@@ -36,6 +36,12 @@ void parallel_for(std::int64_t n, const Body& body) {
   parallel_for(n, kParallelGrain, body);
 }
 
+// Partial sums per chunk of an ordered reduction: element i of a chunk goes to lane i mod
+// kReduceLanes, and the lanes are added pairwise at the end. Independent accumulators let the
+// adds overlap and vectorise (one chain of dependent double adds runs at a quarter of the
+// speed). Part of the numerics contract, as kReduceChunk.
+inline constexpr int kReduceLanes = 8;
+
 // sum_{i < n} term(i) in double, in a fixed order independent of the thread count.
 template <typename Term>
 double ordered_sum(std::int64_t n, const Term& term) {
@@ -44,10 +50,17 @@ double ordered_sum(std::int64_t n, const Term& term) {
   std::vector<double> partial(static_cast<std::size_t>(chunks), 0.0);
   parallel_for(chunks, 1, [&](std::int64_t c0, std::int64_t c1) {
     for (std::int64_t c = c0; c < c1; ++c) {
-      double acc = 0.0;
-      const std::int64_t end = std::min(n, (c + 1) * kReduceChunk);
-      for (std::int64_t i = c * kReduceChunk; i < end; ++i) acc += term(i);
-      partial[static_cast<std::size_t>(c)] = acc;
+      double lanes[kReduceLanes] = {};
+      const std::int64_t begin = c * kReduceChunk, end = std::min(n, begin + kReduceChunk);
+      std::int64_t i = begin;
+      for (; i + kReduceLanes <= end; i += kReduceLanes) {
+        for (int l = 0; l < kReduceLanes; ++l) lanes[l] += term(i + l);
+      }
+      for (int l = 0; i < end; ++i, ++l) lanes[l] += term(i);
+      for (int width = kReduceLanes / 2; width > 0; width /= 2) {
+        for (int l = 0; l < width; ++l) lanes[l] += lanes[l + width];
+      }
+      partial[static_cast<std::size_t>(c)] = lanes[0];
     }
   });
   double total = 0.0;
@@ -65,6 +78,12 @@ void channel_sums(std::int64_t outer, std::int64_t channels, std::int64_t inner,
   const std::int64_t grain = std::max<std::int64_t>(1, kParallelGrain / work_per_channel);
   parallel_for(channels, grain, [&](std::int64_t c0, std::int64_t c1) {
     for (std::int64_t c = c0; c < c1; ++c) out[c] = 0.0;
+    if (inner == 1) {  // column sums of a matrix (bias gradients): vectorised across columns
+      for (std::int64_t o = 0; o < outer; ++o) {
+        for (std::int64_t c = c0; c < c1; ++c) out[c] += term(o * channels + c);
+      }
+      return;
+    }
     for (std::int64_t o = 0; o < outer; ++o) {
       for (std::int64_t c = c0; c < c1; ++c) {
         const std::int64_t base = (o * channels + c) * inner;
