@@ -40,11 +40,16 @@ std::vector<float> run_gemm(const GemmCase& g, const std::vector<float>& a,
 }
 
 TEST(CpuGemm, TilingCoversTheMatrixAndDependsOnTheShapeOnly) {
-  // The largest layer of the Fashion-MNIST MLP at batch 1024: 8 tiles of 256 x 256.
-  const cpu::GemmTiling big = cpu::gemm_tiling(1024, 512, 784);
-  EXPECT_EQ(big.tile_m, 256);
-  EXPECT_EQ(big.tile_n, 256);
+  // The largest layer of the Fashion-MNIST MLP at batch 1024: 4 tiles of 256 x 512.
+  const cpu::GemmTiling mlp = cpu::gemm_tiling(1024, 512, 784);
+  EXPECT_EQ(mlp.tile_m, 256);
+  EXPECT_EQ(mlp.tile_n, 512);
+  EXPECT_EQ(mlp.tiles_m * mlp.tiles_n, cpu::kBaseGemmTiles);
+  // Larger GEMMs get more tiles: 4096^3 is 64 kLargeGemmMacs, 256 tiles of work, capped.
+  const cpu::GemmTiling big = cpu::gemm_tiling(4096, 4096, 4096);
   EXPECT_EQ(big.tiles_m * big.tiles_n, cpu::kMaxGemmTiles);
+  EXPECT_EQ(cpu::gemm_tiling(2048, 2048, 512).tiles_m * cpu::gemm_tiling(2048, 2048, 512).tiles_n,
+            2 * cpu::kBaseGemmTiles);  // 2 kLargeGemmMacs
   // Too little work to be worth a second thread: one tile.
   const cpu::GemmTiling small = cpu::gemm_tiling(32, 64, 10);
   EXPECT_EQ(small.tiles_m * small.tiles_n, 1);
@@ -52,7 +57,7 @@ TEST(CpuGemm, TilingCoversTheMatrixAndDependsOnTheShapeOnly) {
        {GemmCase{false, false, 1000, 333, 17}, GemmCase{false, false, 7, 5000, 900},
         GemmCase{false, false, 128, 256, 512}, GemmCase{false, false, 1, 1, 1}}) {
     const cpu::GemmTiling t = cpu::gemm_tiling(g.m, g.n, g.k);
-    EXPECT_LE(t.tiles_m * t.tiles_n, cpu::kMaxGemmTiles);
+    EXPECT_LE(t.tiles_m * t.tiles_n, cpu::kBaseGemmTiles);
     EXPECT_GE(t.tile_m * t.tiles_m, g.m);  // the tiles cover C ...
     EXPECT_GE(t.tile_n * t.tiles_n, g.n);
     EXPECT_LT(t.tile_m * (t.tiles_m - 1), g.m);  // ... and none is empty

@@ -49,15 +49,21 @@ void blas_call(bool ta, bool tb, blasint m, blasint n, blasint k, double alpha, 
 
 // Halves the larger side of the tile until there are enough tiles for a team of threads or the
 // tiles would become too small. Each tile is a separate OpenBLAS call that packs its own panels
-// of A and B, so the packing work grows with the number of tiles: 8 tiles of 256 x 256 at the
-// largest layer of the MLP benchmark cost a few percent over one call, 64-row strips about 20%.
-// The price of a tiling fixed by the shape is parallelism: a GEMM runs on at most
-// kMaxGemmTiles threads.
+// of A and B, so the packing work grows with the number of tiles: on the MLP benchmark's layers
+// (bench_cpu_ops mlp_training_step, 2 threads) 4 tiles per GEMM run about 8% faster per training
+// step than 8 tiles, and 64-row strips (an earlier scheme) ran 20-30% slower. The price of a
+// tiling fixed by the shape is parallelism: a GEMM of up to kLargeGemmMacs multiply-adds (a
+// batch-1024 layer of 784 x 512 is 0.4 of that) runs on at most kBaseGemmTiles threads.
 GemmTiling gemm_tiling(std::int64_t m, std::int64_t n, std::int64_t k) {
   GemmTiling t{m, n, 1, 1};
   const auto halve = [](std::int64_t v) { return ((v + 1) / 2 + 15) / 16 * 16; };
   const double macs = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  while (t.tiles_m * t.tiles_n < kMaxGemmTiles) {
+  std::int64_t max_tiles = kBaseGemmTiles;
+  for (double large = 2.0 * static_cast<double>(kLargeGemmMacs);
+       large <= macs && max_tiles < kMaxGemmTiles; large *= 2.0) {
+    max_tiles *= 2;
+  }
+  while (t.tiles_m * t.tiles_n < max_tiles) {
     const bool cut_m = t.tile_m >= t.tile_n;
     const std::int64_t side = cut_m ? t.tile_m : t.tile_n;
     if (side < 2 * kMinGemmTileDim) break;

@@ -12,12 +12,15 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
           const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
           std::int64_t ldc, const T* row_bias = nullptr);
 
-// C is cut into at most kMaxGemmTiles rectangular tiles of tile_m x tile_n (the last ones in
-// each direction smaller), each at least kMinGemmTileDim on a side where C is that large and
-// worth at least kMinGemmTileMacs multiply-adds: a function of the shape only, never of the
-// thread count, so that every element of C is summed in the same order however many threads run
-// the tiles.
-inline constexpr std::int64_t kMaxGemmTiles = 8;
+// C is cut into rectangular tiles of tile_m x tile_n (the last ones in each direction smaller),
+// each at least kMinGemmTileDim on a side where C is that large and worth at least
+// kMinGemmTileMacs multiply-adds. A GEMM of up to kLargeGemmMacs multiply-adds gets at most
+// kBaseGemmTiles tiles, a larger one kBaseGemmTiles per kLargeGemmMacs (rounded down to a power
+// of two), up to kMaxGemmTiles. All a function of the shape only, never of the thread count, so
+// that every element of C is summed in the same order however many threads run the tiles.
+inline constexpr std::int64_t kBaseGemmTiles = 4;
+inline constexpr std::int64_t kMaxGemmTiles = 64;
+inline constexpr std::int64_t kLargeGemmMacs = std::int64_t{1} << 30;
 inline constexpr std::int64_t kMinGemmTileDim = 64;
 inline constexpr std::int64_t kMinGemmTileMacs = std::int64_t{1} << 19;
 
