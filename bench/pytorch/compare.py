@@ -18,6 +18,24 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
+def cpu_times():
+    """The machine's CPU time counters (/proc/stat, first line), or None where there are none."""
+    try:
+        with open("/proc/stat") as f:
+            return [int(v) for v in f.readline().split()[1:]]
+    except OSError:
+        return None
+
+
+def stolen_share(before, after):
+    """The share of CPU time the hypervisor gave to other guests between two cpu_times()."""
+    if before is None or after is None or len(before) < 8:
+        return 0.0
+    delta = [a - b for a, b in zip(after, before)]
+    total = sum(delta[:8])  # user nice system idle iowait irq softirq steal
+    return delta[7] / total if total > 0 else 0.0
+
+
 def run(command, cwd):
     """Runs a command; returns its standard output and its peak RSS in MiB (its own, from wait4)."""
     with tempfile.TemporaryFile() as out:
@@ -76,6 +94,7 @@ def main():
     run([sys.executable, "-c", "import torch"], ROOT)
 
     runs = []
+    steal_before = cpu_times()
     with tempfile.TemporaryDirectory() as work:
         for rep in range(args.repetitions):
             for batch in batches:
@@ -93,9 +112,20 @@ def main():
                     print(f"rep {rep + 1}/{args.repetitions} batch {batch:5d} {engine:8s}"
                           f" {sps:10.0f} samples/s  peak RSS {rss:6.0f} MiB", flush=True)
 
+    steal = stolen_share(steal_before, cpu_times())
+
     def median(engine, batch, key):
         return statistics.median(r[key] for r in runs
                                  if r["engine"] == engine and r["batch"] == batch)
+
+    def median_ratio(engine, other, batch):
+        """Median over repetitions of the ratio of two runs made back to back: on a shared
+        machine whose speed drifts during the comparison, a pair sees the same conditions."""
+        def sps(e, rep):
+            return next(r["samples_per_second"] for r in runs
+                        if r["engine"] == e and r["batch"] == batch and r["repetition"] == rep)
+        return statistics.median(sps(engine, rep) / sps(other, rep)
+                                 for rep in range(args.repetitions))
 
     cpu = "?"
     with open("/proc/cpuinfo") as f:
@@ -107,7 +137,9 @@ def main():
         f"One epoch of the plain Fashion-MNIST MLP (784-512-256-10 ReLU, Adam, float32) on "
         f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}; medians of "
         f"{args.repetitions} interleaved runs per batch size; samples/s over the epoch's wall time "
-        f"(batch gather, conversion and normalisation included on both sides).",
+        f"(batch gather, conversion and normalisation included on both sides). The ratios are "
+        f"medians of the ratios of runs made back to back. The hypervisor took {steal:.0%} of "
+        f"the CPU time during the comparison (steal time: the larger, the noisier the figures).",
         "",
         "The SGEMM limit is the samples/s of a training step's matrix products alone (OpenBLAS, "
         "bench_cpu_ops sgemm_mlp_step), measured in the same runs.",
@@ -120,7 +152,8 @@ def main():
         m = median("myelin", batch, "samples_per_second")
         p = median("pytorch", batch, "samples_per_second")
         limit = median("sgemm", batch, "samples_per_second")
-        lines.append(f"| {batch} | {m:.0f} | {p:.0f} | {m / p:.2f} | {limit:.0f} | {m / limit:.2f} | "
+        lines.append(f"| {batch} | {m:.0f} | {p:.0f} | {median_ratio('myelin', 'pytorch', batch):.2f} | "
+                     f"{limit:.0f} | {median_ratio('myelin', 'sgemm', batch):.2f} | "
                      f"{median('myelin', batch, 'peak_rss_mib'):.0f} MiB | "
                      f"{median('pytorch', batch, 'peak_rss_mib'):.0f} MiB |")
     table = "\n".join(lines)
@@ -130,7 +163,8 @@ def main():
     with open(out + ".md", "w") as f:
         f.write(table + "\n")
     with open(out + ".json", "w") as f:
-        json.dump({"runs": runs, "cpu": cpu, "cores": os.cpu_count()}, f, indent=1)
+        json.dump({"runs": runs, "cpu": cpu, "cores": os.cpu_count(), "steal_share": steal}, f,
+                  indent=1)
     print(f"\nwritten: {out}.md, {out}.json")
 
 
