@@ -138,24 +138,31 @@ Case masked_cross_entropy_case(std::int64_t n, std::int64_t classes) {
           }};
 }
 
-Case bce_case(const Shape& shape, bool masked) {
-  return {shape.str() + (masked ? " masked" : ""), [=](Graph& g) {
-            Built b;
-            const Value x = checked_input(g, b, "logits", shape, 25, 2.0);
-            const Value t = g.input("targets", shape, DType::kFloat64);
-            b.feeds.emplace_back(t, random_tensor(shape, 26, 0.0, 1.0));
-            Value m;
-            if (masked) {
-              m = g.input("mask", shape, DType::kUInt8);
-              Tensor mask = random_tensor(shape, 27, 0.0, 1.0).to(DType::kFloat64);
-              for (std::int64_t i = 0; i < mask.numel(); ++i) {
-                mask.data<double>()[i] = mask.data<double>()[i] < 0.6 ? 1.0 : 0.0;
-              }
-              b.feeds.emplace_back(m, mask.to(DType::kUInt8));
-            }
-            b.out = g.bce_with_logits(x, t, m);
-            return b;
-          }};
+// With nan_where_masked, every masked-out target is NaN (a missing label): it must reach neither
+// the loss nor the gradient.
+Case bce_case(const Shape& shape, bool masked, bool nan_where_masked = false) {
+  return {
+      shape.str() + (masked ? " masked" : "") + (nan_where_masked ? ", NaN targets masked" : ""),
+      [=](Graph& g) {
+        Built b;
+        const Value x = checked_input(g, b, "logits", shape, 25, 2.0);
+        const Value t = g.input("targets", shape, DType::kFloat64);
+        Tensor targets = random_tensor(shape, 26, 0.0, 1.0);
+        Value m;
+        if (masked) {
+          m = g.input("mask", shape, DType::kUInt8);
+          Tensor mask = random_tensor(shape, 27, 0.0, 1.0).to(DType::kFloat64);
+          for (std::int64_t i = 0; i < mask.numel(); ++i) {
+            double& v = mask.data<double>()[i];
+            v = v < 0.6 ? 1.0 : 0.0;
+            if (v == 0.0 && nan_where_masked) targets.data<double>()[i] = NAN;
+          }
+          b.feeds.emplace_back(m, mask.to(DType::kUInt8));
+        }
+        b.feeds.emplace_back(t, targets);
+        b.out = g.bce_with_logits(x, t, m);
+        return b;
+      }};
 }
 
 Case shape_case(const std::string& op, const Shape& shape, const Attrs& attrs) {
@@ -208,7 +215,7 @@ std::map<std::string, std::vector<Case>> gradcheck_cases() {
                                   cross_entropy_case(7, 13, {}, true),
                                   cross_entropy_case(7, 13, {{"label_smoothing", 0.2}}, false)};
     c["bce_with_logits"] = {bce_case(Shape{1, 5}, false), bce_case(Shape{7, 13}, false),
-                            bce_case(Shape{7, 13}, true)};
+                            bce_case(Shape{7, 13}, true), bce_case(Shape{7, 13}, true, true)};
     return c;
   }
 }
@@ -247,6 +254,7 @@ std::map<std::string, std::vector<Case>> backend_cases() {
   c["softmax_cross_entropy"].push_back(masked_cross_entropy_case(4, 13));
   c["softmax_cross_entropy"].push_back(masked_cross_entropy_case(3, 1500));
   c["bce_with_logits"].push_back(bce_case(Shape{97, 103}, true));
+  c["bce_with_logits"].push_back(bce_case(Shape{97, 103}, true, true));
   c["reshape"].push_back(
       shape_case("reshape", Shape{30, 1027}, {{"shape", std::vector<std::int64_t>{-1}}}));
   c["flatten"].push_back(

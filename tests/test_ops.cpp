@@ -176,7 +176,9 @@ TEST(OpValues, BinaryCrossEntropyWithLogitsAndMask) {
   const Value m = g.input("m", Shape{2, 2}, DType::kUInt8);
   const Value full = g.bce_with_logits(x, t);
   const Value masked = g.bce_with_logits(x, t, m);
-  Executor e(g, in_double());
+  ExecutorOptions options = in_double();
+  options.input_grads = {x};
+  Executor e(g, options);
   const std::vector<double> xs = {2.0, -1.0, 0.0, 50.0};
   const std::vector<double> ts = {1.0, 0.0, 0.3, 0.0};
   e.set_input(x, Tensor::from_vector<double>(Shape{2, 2}, xs));
@@ -196,6 +198,16 @@ TEST(OpValues, BinaryCrossEntropyWithLogitsAndMask) {
   e.set_input(m, Tensor::zeros(Shape{2, 2}, DType::kUInt8));
   e.forward();
   EXPECT_EQ(e.value(masked).item(), 0.0);
+  // A missing label (NaN) where the mask is 0 reaches neither the loss nor the gradient.
+  e.set_input(m, Tensor::from_vector<std::uint8_t>(Shape{2, 2}, {1, 0, 1, 1}));
+  e.set_input(t, Tensor::from_vector<double>(Shape{2, 2}, {1.0, NAN, 0.3, 0.0}));
+  e.forward();
+  EXPECT_NEAR(e.value(masked).item(), (l(2.0, 1.0) + l(0.0, 0.3) + l(50.0, 0.0)) / 3.0, 1e-12);
+  e.backward(masked);
+  const std::vector<double> dx = e.grad(x).to_vector<double>();
+  EXPECT_EQ(dx[1], 0.0);
+  for (double d : dx) EXPECT_TRUE(std::isfinite(d));
+  EXPECT_NEAR(dx[0], (1.0 / (1.0 + std::exp(-2.0)) - 1.0) / 3.0, 1e-12);
   // A mask must hold 0 or 1.
   e.set_input(m, Tensor::from_vector<std::uint8_t>(Shape{2, 2}, {1, 2, 0, 0}));
   EXPECT_NE(error_of([&] { e.forward(); }).find("mask value 2"), std::string::npos);
