@@ -52,7 +52,8 @@ __global__ void bce_backward_kernel(BceArgs a, const float* __restrict__ grad,
   for (std::int64_t i = global_thread(); i < a.n; i += grid_stride()) {
     const float x = a.logits[i];
     const float s = x >= 0.0f ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
-    dlogits[i] = static_cast<float>(mask_at(a, i)) * (s - a.targets[i]) * scale;
+    // Masked-out entries are set, not multiplied by 0: their target may be NaN (a missing label).
+    dlogits[i] = mask_at(a, i) == 0.0 ? 0.0f : (s - a.targets[i]) * scale;
   }
 }
 

@@ -144,10 +144,11 @@ void bce_forward(const OpContext& ctx) {
     }
     count = ordered_sum(n, [&](std::int64_t i) { return mask_at<T>(ctx, i); });
   }
+  // A masked-out entry is left out, not multiplied by 0: its target may be NaN (a missing label).
   const double total = ordered_sum(n, [&](std::int64_t i) {
+    if (mask_at<T>(ctx, i) == 0.0) return 0.0;
     const double xi = x[i];
-    const double l = std::max(xi, 0.0) - xi * t[i] + std::log1p(std::exp(-std::abs(xi)));
-    return mask_at<T>(ctx, i) * l;
+    return std::max(xi, 0.0) - xi * t[i] + std::log1p(std::exp(-std::abs(xi)));
   });
   // No observed entry: the loss and its gradient are 0 rather than 0/0, so that a batch where a
   // task has no labels does not poison training.
@@ -167,7 +168,7 @@ void bce_backward(const OpContext& ctx) {
   T* dx = dx_tensor->data<T>();
   parallel_for(n, [&](std::int64_t i0, std::int64_t i1) {
     for (std::int64_t i = i0; i < i1; ++i) {
-      dx[i] = static_cast<T>(mask_at<T>(ctx, i)) * (stable_sigmoid(x[i]) - t[i]) * scale;
+      dx[i] = mask_at<T>(ctx, i) == 0.0 ? T(0) : (stable_sigmoid(x[i]) - t[i]) * scale;
     }
   });
 }
