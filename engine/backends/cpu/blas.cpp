@@ -51,9 +51,10 @@ void blas_call(bool ta, bool tb, blasint m, blasint n, blasint k, double alpha, 
 // tiles would become too small. Each tile is a separate OpenBLAS call that packs its own panels
 // of A and B, so the packing work grows with the number of tiles: on the MLP benchmark's layers
 // (bench_cpu_ops mlp_training_step, 2 threads) 4 tiles per GEMM run about 8% faster per training
-// step than 8 tiles, and 64-row strips (an earlier scheme) ran 20-30% slower. The price of a
-// tiling fixed by the shape is parallelism: a GEMM of up to kLargeGemmMacs multiply-adds (a
-// batch-1024 layer of 784 x 512 is 0.4 of that) runs on at most kBaseGemmTiles threads.
+// step than 8 tiles; packing is still about 15% of a batch-1024 step, against about 6% in one
+// whole call. The price of a tiling fixed by the shape is parallelism: a GEMM of up to
+// kLargeGemmMacs multiply-adds (a batch-1024 layer of 784 x 512 is 0.4 of that) runs on at most
+// kBaseGemmTiles threads.
 GemmTiling gemm_tiling(std::int64_t m, std::int64_t n, std::int64_t k) {
   GemmTiling t{m, n, 1, 1};
   const auto halve = [](std::int64_t v) { return ((v + 1) / 2 + 15) / 16 * 16; };
@@ -80,12 +81,11 @@ GemmTiling gemm_tiling(std::int64_t m, std::int64_t n, std::int64_t k) {
   return t;
 }
 
-// OpenBLAS's own threading may split the k (summation) dimension in a way that depends on the
-// thread count, so 1 and 2 threads give different bits. Instead C is cut into tiles fixed by the
-// shape (gemm_tiling); each tile is one single-threaded GEMM over the whole k, and the tiles are
-// spread over our OpenMP team. Every element is then summed in the same order whatever the
-// number of threads. The bias is added to each tile right after its product, while it is in
-// cache.
+// OpenBLAS's own threading of one call gives different bits on 1 and 2 threads (a whole call
+// fails tests/test_cpu_gemm.cpp). Instead C is cut into tiles fixed by the shape (gemm_tiling);
+// each tile is one single-threaded GEMM over the whole k, and the tiles are spread over our
+// OpenMP team. Every element is then summed in the same order whatever the number of threads.
+// The bias is added to each tile right after its product, while it is in cache.
 template <typename T>
 void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
           const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
