@@ -53,6 +53,15 @@ check "run directory keeps the spec" test -s parts/spec.json
 "$myelin" train --out whole >/dev/null 2>exists.err
 check "an existing run directory is not overwritten" test $? -eq 2
 
+# --- --epochs 0: the initial model, written as a run's model ------------------------------------
+"$myelin" train --spec resume.json --out zero --epochs 0 >zero.log 2>&1
+check "--epochs 0 exits 0" test $? -eq 0
+check "--epochs 0 writes the initial model" test -s zero/model.safetensors
+check "--epochs 0 says the model is untrained" grep -q "the initial (untrained) model is in zero/model.safetensors" zero.log
+check "--epochs 0 makes no update" test ! -s zero/steps.jsonl
+"$myelin" eval zero >zero-eval.log 2>&1
+check "the initial model can be evaluated" test $? -eq 0
+
 # --- Ctrl-C: a checkpoint, then --resume -------------------------------------------------------
 "$myelin" train --spec resume.json --out interrupted --epochs 50 >interrupted.log 2>&1 &
 pid=$!
