@@ -341,6 +341,14 @@ int run_train(const Args& args) {
         static_cast<long long>(p.batch), run_dir.c_str(), run_dir.c_str());
     return g_interrupted && !stopped_by_request ? 130 : 0;
   }
+  if (spec.epochs == 0) {  // no epoch ended, so no checkpoint yet: write the initial model
+    save();
+    std::printf(
+        "done: 0 epochs; the initial (untrained) model is in %s/model.safetensors; test it with: "
+        "myelin eval %s\n",
+        run_dir.c_str(), run_dir.c_str());
+    return 0;
+  }
   std::printf(
       "done: %lld epochs; the model is in %s/model.safetensors; test it with: myelin eval %s\n",
       static_cast<long long>(spec.epochs), run_dir.c_str(), run_dir.c_str());
