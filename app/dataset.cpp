@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "myelin/error.hpp"
 #include "myelin/io.hpp"
 #include "myelin/random.hpp"
+#include "util/strings.hpp"
 
 namespace myelin {
 
@@ -47,9 +49,10 @@ Tensor as_matrix(const Tensor& t, const std::string& name) {
   return t.reshaped(Shape{t.shape()[0], f});
 }
 
-Tensor as_labels(const Tensor& t, const std::string& name) {
+Tensor as_class_labels(const Tensor& t, const std::string& name) {
   if (t.shape().rank() != 1 && !(t.shape().rank() == 2 && t.shape()[1] == 1)) {
-    fail(name, ": expected one label per row, got shape ", t.shape().str());
+    fail(name, ": expected one class index per row, got shape ", t.shape().str(),
+         " (labels [N, K] need \"task\": \"multi_label\" or \"regression\")");
   }
   const std::int64_t n = t.shape()[0];
   Tensor labels = Tensor::empty(Shape{n}, DType::kInt64);
@@ -57,11 +60,49 @@ Tensor as_labels(const Tensor& t, const std::string& name) {
   for (std::int64_t i = 0; i < n; ++i) {
     const double x = v[static_cast<std::size_t>(i)];
     if (!(x >= 0.0) || x != std::floor(x) || x > 1e9) {
-      fail(name, ": label ", x, " at row ", i, " is not a non-negative integer class index");
+      fail(name, ": label ", x, " at row ", i, " is not a non-negative integer class index",
+           x == std::floor(x) || std::isnan(x)
+               ? ""
+               : " (real-valued targets need \"task\": \"regression\")");
     }
     labels.data<std::int64_t>()[i] = static_cast<std::int64_t>(x);
   }
   return labels;
+}
+
+// Labels [N, K] float32 of a multi-label or regression task ([N] is one column).
+Tensor as_targets(const Tensor& t, const std::string& name, Task task) {
+  if (t.shape().rank() != 1 && t.shape().rank() != 2) {
+    fail(name, ": expected labels [N] or [N, K], got shape ", t.shape().str());
+  }
+  const std::int64_t n = t.shape()[0];
+  const std::int64_t k = t.shape().rank() == 2 ? t.shape()[1] : 1;
+  if (k == 0) fail(name, ": has no label columns");
+  Tensor out = Tensor::empty(Shape{n, k}, DType::kFloat32);
+  const std::vector<double> v = t.to_vector<double>();
+  float* y = out.data<float>();
+  for (std::int64_t i = 0; i < n * k; ++i) {
+    const double x = v[static_cast<std::size_t>(i)];
+    if (task == Task::kMultiLabel && !(x == 0.0 || x == 1.0 || std::isnan(x))) {
+      fail(name, ": row ", i / k, ", label ", i % k, ": ", x,
+           " is not 0, 1 or NaN (missing): multi_label labels are binary");
+    }
+    if (task == Task::kRegression) {
+      if (std::isnan(x)) {
+        fail(name, ": row ", i / k, ", target ", i % k,
+             " is missing: regression targets must all be given");
+      }
+      if (!std::isfinite(x) || std::fabs(x) > std::numeric_limits<float>::max()) {
+        fail(name, ": row ", i / k, ", target ", i % k, ": ", x, " is not a finite float32");
+      }
+    }
+    y[i] = static_cast<float>(x);
+  }
+  return out;
+}
+
+Tensor as_labels(const Tensor& t, const std::string& name, Task task) {
+  return task == Task::kClassification ? as_class_labels(t, name) : as_targets(t, name, task);
 }
 
 // Training on a NaN or an infinity gives NaN everywhere: every feature value must be finite.
@@ -83,11 +124,12 @@ void check_features(const Tensor& features, const std::string& name) {
   if (features.dtype() == DType::kFloat64) check_finite_values<double>(features, name);
 }
 
-Split read_pair(const DataSpec& spec, const std::string& features, const std::string& labels) {
+Split read_pair(const DataSpec& spec, const std::string& features, const std::string& labels,
+                Task task) {
   const bool idx = spec.format == "idx";
   const Tensor x = idx ? read_idx(features) : read_npy(features);
   const Tensor y = idx ? read_idx(labels) : read_npy(labels);
-  Split s{as_matrix(x, features), as_labels(y, labels)};
+  Split s{as_matrix(x, features), as_labels(y, labels, task)};
   check_features(s.features, features);
   if (s.features.shape()[0] != s.labels.shape()[0]) {
     fail(features, " has ", s.features.shape()[0], " rows but ", labels, " has ",
@@ -96,55 +138,121 @@ Split read_pair(const DataSpec& spec, const std::string& features, const std::st
   return s;
 }
 
-Split read_csv_split(const DataSpec& spec, const std::string& path) {
-  const CsvTable table = read_csv(path);
-  const std::int64_t rows = table.values.shape()[0], cols = table.values.shape()[1];
-  if (cols < 2) fail(path, ": needs at least one feature column and a label column");
-  std::int64_t label = spec.label_column < 0 ? cols + spec.label_column : spec.label_column;
-  if (label < 0 || label >= cols) {
-    fail(path, ": label_column ", spec.label_column, " is out of range for ", cols, " columns");
-  }
-  Tensor x = Tensor::empty(Shape{rows, cols - 1}, DType::kFloat32);
-  Tensor y = Tensor::empty(Shape{rows}, DType::kFloat32);
-  const float* v = table.values.data<float>();
-  for (std::int64_t r = 0; r < rows; ++r) {
-    std::int64_t k = 0;
-    for (std::int64_t c = 0; c < cols; ++c) {
-      if (c == label) {
-        y.data<float>()[r] = v[r * cols + c];
-      } else {
-        x.data<float>()[r * (cols - 1) + k++] = v[r * cols + c];
+// The label columns of a CSV table, in output order.
+std::vector<std::int64_t> label_column_indices(const DataSpec& spec, const CsvTable& table,
+                                               const std::string& path, Task task) {
+  const auto cols = static_cast<std::int64_t>(table.values.shape()[1]);
+  std::vector<ColumnRef> refs = spec.label_columns;
+  if (refs.empty()) refs.push_back({"", spec.label_column});
+  std::vector<std::int64_t> out;
+  for (const ColumnRef& ref : refs) {
+    std::int64_t c = -1;
+    if (!ref.name.empty()) {
+      if (table.header.empty()) {
+        fail(path, ": label column '", ref.name, "' is named, but the file has no header line");
+      }
+      for (std::size_t k = 0; k < table.header.size(); ++k) {
+        if (table.header[k] == ref.name) c = static_cast<std::int64_t>(k);
+      }
+      if (c < 0) {
+        fail(path, ": no column is named '", ref.name, "'", did_you_mean(ref.name, table.header));
+      }
+    } else {
+      c = ref.index < 0 ? cols + ref.index : ref.index;
+      if (c < 0 || c >= cols) {
+        fail(path, ": label column ", ref.index, " is out of range for ", cols, " columns");
       }
     }
+    if (std::find(out.begin(), out.end(), c) != out.end()) {
+      fail(path, ": column ", c, " is named twice among the label columns");
+    }
+    out.push_back(c);
   }
-  return Split{x, as_labels(y, path + " (label column)")};
+  if (task == Task::kClassification && out.size() != 1) {
+    fail(path, ": classification takes one label column, got ", out.size(),
+         " (several labels per row need \"task\": \"multi_label\" or \"regression\")");
+  }
+  if (static_cast<std::int64_t>(out.size()) >= cols) {
+    fail(path, ": ", out.size(), " label columns leave no feature column out of ", cols);
+  }
+  return out;
+}
+
+Split read_csv_split(const DataSpec& spec, const std::string& path, Task task,
+                     std::vector<std::string>* label_names = nullptr) {
+  const CsvTable table = read_csv(path, /*missing_allowed=*/true);
+  const std::int64_t rows = table.values.shape()[0], cols = table.values.shape()[1];
+  if (cols < 2) fail(path, ": needs at least one feature column and a label column");
+  const std::vector<std::int64_t> labels = label_column_indices(spec, table, path, task);
+  std::vector<char> is_label(static_cast<std::size_t>(cols), 0);
+  for (std::int64_t c : labels) is_label[static_cast<std::size_t>(c)] = 1;
+  // Only a multi-label task's labels may be missing; anywhere else an empty cell is an error.
+  for (std::int64_t c = 0; c < cols; ++c) {
+    const std::size_t line = table.first_missing_line[static_cast<std::size_t>(c)];
+    if (line == 0) continue;
+    if (!is_label[static_cast<std::size_t>(c)]) {
+      fail(path, ":", line, ": field ", c + 1,
+           " is empty or NaN: a feature must be a number (only multi_label labels may be missing)");
+    }
+    if (task != Task::kMultiLabel) {
+      fail(path, ":", line, ": field ", c + 1, " (a label) is empty or NaN: only ",
+           "multi_label labels may be missing");
+    }
+  }
+  const auto k = static_cast<std::int64_t>(labels.size());
+  Tensor x = Tensor::empty(Shape{rows, cols - k}, DType::kFloat32);
+  Tensor y = Tensor::empty(Shape{rows, k}, DType::kFloat32);
+  const float* v = table.values.data<float>();
+  for (std::int64_t r = 0; r < rows; ++r) {
+    std::int64_t f = 0;
+    for (std::int64_t c = 0; c < cols; ++c) {
+      if (!is_label[static_cast<std::size_t>(c)])
+        x.data<float>()[r * (cols - k) + f++] = v[r * cols + c];
+    }
+    for (std::int64_t j = 0; j < k; ++j) {
+      y.data<float>()[r * k + j] = v[r * cols + labels[static_cast<std::size_t>(j)]];
+    }
+  }
+  if (label_names != nullptr && !table.header.empty()) {
+    label_names->clear();
+    for (std::int64_t c : labels) label_names->push_back(table.header[static_cast<std::size_t>(c)]);
+  }
+  return Split{x, as_labels(y, path + " (label columns)", task)};
 }
 
 Split take_rows(const Split& s, const std::vector<std::int64_t>& rows) {
   std::vector<std::int64_t> dims = s.features.shape().dims();
   dims[0] = static_cast<std::int64_t>(rows.size());
+  std::vector<std::int64_t> label_dims = s.labels.shape().dims();
+  label_dims[0] = static_cast<std::int64_t>(rows.size());
   Split out{Tensor::empty(Shape(dims), s.features.dtype()),
-            Tensor::empty(Shape{static_cast<std::int64_t>(rows.size())}, DType::kInt64)};
-  const std::size_t row_bytes =
-      s.features.nbytes() / static_cast<std::size_t>(std::max<std::int64_t>(1, s.rows()));
+            Tensor::empty(Shape(label_dims), s.labels.dtype())};
+  const auto n = static_cast<std::size_t>(std::max<std::int64_t>(1, s.rows()));
+  const std::size_t row_bytes = s.features.nbytes() / n;
+  const std::size_t label_bytes = s.labels.nbytes() / n;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const auto r = static_cast<std::size_t>(rows[i]);
     std::memcpy(static_cast<unsigned char*>(out.features.raw()) + i * row_bytes,
                 static_cast<const unsigned char*>(s.features.raw()) + r * row_bytes, row_bytes);
-    out.labels.data<std::int64_t>()[i] = s.labels.data<std::int64_t>()[r];
+    std::memcpy(static_cast<unsigned char*>(out.labels.raw()) + i * label_bytes,
+                static_cast<const unsigned char*>(s.labels.raw()) + r * label_bytes, label_bytes);
   }
   return out;
 }
 
 }  // namespace
 
-DataSplits load_data(const DataSpec& spec, std::uint64_t seed, bool with_test) {
+DataSplits load_data(const DataSpec& spec, std::uint64_t seed, bool with_test, Task task) {
   DataSplits d;
-  Split all = spec.format == "csv" ? read_csv_split(spec, spec.train_csv)
-                                   : read_pair(spec, spec.train_features, spec.train_labels);
+  Split all = spec.format == "csv" ? read_csv_split(spec, spec.train_csv, task, &d.label_names)
+                                   : read_pair(spec, spec.train_features, spec.train_labels, task);
   const std::int64_t n = spec.limit > 0 ? std::min(spec.limit, all.rows()) : all.rows();
   if (spec.dev_size >= n) {
-    fail("data: dev_size ", spec.dev_size, " leaves no training rows out of ", n);
+    fail("data: dev_size ", spec.dev_size, " leaves no training rows out of the ", n, " rows ",
+         spec.limit > 0 ? "that limit keeps (limit counts rows before the dev split)"
+                        : "of the training file",
+         ": lower dev_size (myelin train --dev-size N, e.g. ", std::max<std::int64_t>(1, n / 5),
+         " for a fifth)", spec.limit > 0 ? " or raise the limit" : "");
   }
   // The dev rows: a seeded shuffle picks them, the training rows keep the file's order.
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
@@ -164,21 +272,36 @@ DataSplits load_data(const DataSpec& spec, std::uint64_t seed, bool with_test) {
   d.train = take_rows(all, train_rows);
   d.dev = take_rows(all, dev_rows);
   d.features = all.features.shape()[1];
-  for (std::int64_t i = 0; i < all.rows(); ++i) {
-    d.classes = std::max(d.classes, all.labels.data<std::int64_t>()[i] + 1);
+  if (task == Task::kClassification) {
+    for (std::int64_t i = 0; i < all.rows(); ++i) {
+      d.classes = std::max(d.classes, all.labels.data<std::int64_t>()[i] + 1);
+    }
+  } else {
+    d.classes = all.labels.shape()[1];
   }
   if (with_test) {
-    d.test = spec.format == "csv" ? read_csv_split(spec, spec.test_csv)
-                                  : read_pair(spec, spec.test_features, spec.test_labels);
+    d.test = spec.format == "csv" ? read_csv_split(spec, spec.test_csv, task)
+                                  : read_pair(spec, spec.test_features, spec.test_labels, task);
     if (d.test.features.shape()[1] != d.features) {
       fail("data: the test set has ", d.test.features.shape()[1], " features, the training set ",
            d.features);
+    }
+    if (task != Task::kClassification && d.test.labels.shape()[1] != d.classes) {
+      fail("data: the test set has ", d.test.labels.shape()[1], " label columns, the training set ",
+           d.classes);
     }
   }
   return d;
 }
 
 void check_labels(const Split& split, std::int64_t classes, const std::string& what) {
+  if (split.labels.shape().rank() == 2) {  // multi_label or regression: one column per output
+    if (split.labels.shape()[1] != classes) {
+      fail(what, ": has ", split.labels.shape()[1], " label columns, the model ", classes,
+           " outputs");
+    }
+    return;
+  }
   for (std::int64_t i = 0; i < split.rows(); ++i) {
     const std::int64_t label = split.labels.data<std::int64_t>()[i];
     if (label < 0 || label >= classes) {
@@ -254,8 +377,8 @@ Normalization fit_normalization(const Tensor& features) {
 }
 
 SplitSource::SplitSource(const Split& split, const Normalization& normalization, Value input,
-                         Value labels)
-    : split_(split), norm_(normalization), input_(input), labels_(labels) {
+                         Value labels, Value mask)
+    : split_(split), norm_(normalization), input_(input), labels_(labels), mask_(mask) {
   if (norm_.enabled() &&
       static_cast<std::int64_t>(norm_.mean.size()) != split.features.shape()[1]) {
     fail("normalisation has ", norm_.mean.size(), " features, the data ",
@@ -270,16 +393,34 @@ void SplitSource::bind(Executor& executor, const std::int64_t* indices, std::int
     }
   }
   const std::int64_t cols = split_.features.shape()[1];
+  // Class indices [N], or label/target rows [N, K] (K = 0 for class indices).
+  const bool targets = split_.labels.shape().rank() == 2;
+  const std::int64_t k = targets ? split_.labels.shape()[1] : 0;
   if (!x_.defined() || x_.shape()[0] != count) {
     x_ = Tensor::empty(Shape{count, cols}, DType::kFloat32);
-    y_ = Tensor::empty(Shape{count}, DType::kInt64);
+    y_ = targets ? Tensor::empty(Shape{count, k}, DType::kFloat32)
+                 : Tensor::empty(Shape{count}, DType::kInt64);
+    if (mask_.valid()) m_ = Tensor::empty(Shape{count, k}, DType::kFloat32);
   }
   float* x = x_.data<float>();
-  const std::int64_t* labels = split_.labels.data<std::int64_t>();
+  if (targets) {
+    const float* src = split_.labels.data<float>();
+    float* y = y_.data<float>();
+    float* m = mask_.valid() ? m_.data<float>() : nullptr;
+    for (std::int64_t r = 0; r < count; ++r) {
+      for (std::int64_t j = 0; j < k; ++j) {
+        const float t = src[indices[r] * k + j];
+        const bool observed = !std::isnan(t);
+        y[r * k + j] = observed ? t : 0.0f;
+        if (m != nullptr) m[r * k + j] = observed ? 1.0f : 0.0f;
+      }
+    }
+  }
+  const std::int64_t* labels = targets ? nullptr : split_.labels.data<std::int64_t>();
   auto gather = [&](auto tag) {
     using T = decltype(tag);
     const T* src = split_.features.data<T>();
-    std::int64_t* y = y_.data<std::int64_t>();
+    std::int64_t* y = targets ? nullptr : y_.data<std::int64_t>();
     // Rows are independent: the same bits for any number of threads. Small batches stay on the
     // calling thread, where waking the team would cost more than the copy.
 #pragma omp parallel for schedule(static) if (count * cols >= kParallelGatherElements)
@@ -294,12 +435,13 @@ void SplitSource::bind(Executor& executor, const std::int64_t* indices, std::int
       } else {
         for (std::int64_t c = 0; c < cols; ++c) out[c] = static_cast<float>(row[c]);
       }
-      y[r] = labels[indices[r]];
+      if (y != nullptr) y[r] = labels[indices[r]];
     }
   };
   with_element_type(split_.features.dtype(), gather);
   executor.set_input(input_, x_);
   executor.set_input(labels_, y_);
+  if (mask_.valid()) executor.set_input(mask_, m_);
 }
 
 }  // namespace myelin

@@ -1,5 +1,7 @@
 #include "myelin/app/metrics.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -120,6 +122,186 @@ std::string ConfusionMatrix::report(const std::vector<std::string>& class_names)
   return out.str();
 }
 
+namespace {
+
+std::vector<double> host_values(const Tensor& t, const char* what, const Shape& shape) {
+  if (t.shape() != shape) fail(what, ": expected ", shape.str(), ", got ", t.shape().str());
+  return t.to(Device::cpu()).to_vector<double>();
+}
+
+// Rank-based ROC AUC (the Mann-Whitney statistic), ties given their mean rank.
+double roc_auc(std::vector<std::pair<double, int>>& scored, std::int64_t positives) {
+  const auto n = static_cast<std::int64_t>(scored.size());
+  const std::int64_t negatives = n - positives;
+  if (positives == 0 || negatives == 0) return std::nan("");
+  std::sort(scored.begin(), scored.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  double rank_sum = 0.0;
+  for (std::int64_t i = 0; i < n;) {
+    std::int64_t j = i;
+    while (j < n &&
+           scored[static_cast<std::size_t>(j)].first == scored[static_cast<std::size_t>(i)].first) {
+      ++j;
+    }
+    const double mean_rank = 0.5 * static_cast<double>(i + 1 + j);  // ranks i+1 .. j
+    for (std::int64_t k = i; k < j; ++k) {
+      if (scored[static_cast<std::size_t>(k)].second == 1) rank_sum += mean_rank;
+    }
+    i = j;
+  }
+  const double p = static_cast<double>(positives);
+  return (rank_sum - p * (p + 1.0) / 2.0) / (p * static_cast<double>(negatives));
+}
+
+std::string name_of(const std::vector<std::string>& names, std::size_t i, const char* prefix) {
+  return i < names.size() ? names[i] : prefix + std::to_string(i);
+}
+
+}  // namespace
+
+MultiLabelMetrics::MultiLabelMetrics(const Tensor& logits, const Tensor& labels) {
+  if (logits.shape().rank() != 2) fail("multi-label metrics: logits must be [N, K]");
+  const std::int64_t n = logits.shape()[0], k = logits.shape()[1];
+  const std::vector<double> z = host_values(logits, "multi-label metrics: logits", Shape{n, k});
+  const std::vector<double> y = host_values(labels, "multi-label metrics: labels", Shape{n, k});
+  labels_.resize(static_cast<std::size_t>(k));
+  double total_loss = 0.0;
+  std::int64_t total_observed = 0;
+  std::vector<std::pair<double, int>> scored;
+  for (std::int64_t j = 0; j < k; ++j) {
+    LabelScores& s = labels_[static_cast<std::size_t>(j)];
+    std::int64_t tp = 0, fp = 0, fn = 0, right = 0;
+    double loss = 0.0;
+    scored.clear();
+    for (std::int64_t r = 0; r < n; ++r) {
+      const double t = y[static_cast<std::size_t>(r * k + j)];
+      if (std::isnan(t)) continue;
+      const double x = z[static_cast<std::size_t>(r * k + j)];
+      const int truth = t > 0.5 ? 1 : 0;
+      const int predicted = x >= 0.0 ? 1 : 0;
+      ++s.observed;
+      s.positives += truth;
+      tp += truth & predicted;
+      fp += (1 - truth) & predicted;
+      fn += truth & (1 - predicted);
+      right += truth == predicted ? 1 : 0;
+      loss += std::max(x, 0.0) - x * t + std::log1p(std::exp(-std::fabs(x)));
+      scored.emplace_back(x, truth);
+    }
+    auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+    s.accuracy = ratio(static_cast<double>(right), static_cast<double>(s.observed));
+    s.precision = ratio(static_cast<double>(tp), static_cast<double>(tp + fp));
+    s.recall = ratio(static_cast<double>(tp), static_cast<double>(tp + fn));
+    s.f1 = ratio(2.0 * s.precision * s.recall, s.precision + s.recall);
+    s.roc_auc = roc_auc(scored, s.positives);
+    s.loss = ratio(loss, static_cast<double>(s.observed));
+    total_loss += loss;
+    total_observed += s.observed;
+  }
+  loss_ = total_observed > 0 ? total_loss / static_cast<double>(total_observed) : 0.0;
+}
+
+LabelScores MultiLabelMetrics::macro() const {
+  LabelScores m;
+  std::int64_t with_auc = 0;
+  for (const LabelScores& s : labels_) {
+    m.observed += s.observed;
+    m.positives += s.positives;
+    m.accuracy += s.accuracy;
+    m.precision += s.precision;
+    m.recall += s.recall;
+    m.f1 += s.f1;
+    m.loss += s.loss;
+    if (!std::isnan(s.roc_auc)) {
+      m.roc_auc += s.roc_auc;
+      ++with_auc;
+    }
+  }
+  const double k = static_cast<double>(std::max<std::size_t>(1, labels_.size()));
+  m.accuracy /= k;
+  m.precision /= k;
+  m.recall /= k;
+  m.f1 /= k;
+  m.loss /= k;
+  m.roc_auc = with_auc > 0 ? m.roc_auc / static_cast<double>(with_auc) : std::nan("");
+  return m;
+}
+
+std::string MultiLabelMetrics::report(const std::vector<std::string>& label_names) const {
+  std::ostringstream out;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-14s %9s %9s %9s %9s %9s %9s %9s\n", "label", "accuracy",
+                "precision", "recall", "F1", "ROC AUC", "observed", "positive");
+  out << line;
+  auto row = [&](const std::string& name, const LabelScores& s) {
+    std::snprintf(line, sizeof line, "%-14s %9.4f %9.4f %9.4f %9.4f %9.4f %9lld %9lld\n",
+                  name.c_str(), s.accuracy, s.precision, s.recall, s.f1, s.roc_auc,
+                  static_cast<long long>(s.observed), static_cast<long long>(s.positives));
+    out << line;
+  };
+  for (std::size_t j = 0; j < labels_.size(); ++j)
+    row(name_of(label_names, j, "label "), labels_[j]);
+  row("macro", macro());
+  out << "(a label is predicted present at probability >= 0.5; missing labels are left out)\n";
+  return out.str();
+}
+
+RegressionMetrics::RegressionMetrics(const Tensor& predictions, const Tensor& targets) {
+  if (predictions.shape().rank() != 2) fail("regression metrics: predictions must be [N, K]");
+  const std::int64_t n = predictions.shape()[0], k = predictions.shape()[1];
+  const std::vector<double> p =
+      host_values(predictions, "regression metrics: predictions", Shape{n, k});
+  const std::vector<double> y = host_values(targets, "regression metrics: targets", Shape{n, k});
+  rows_ = n;
+  targets_.resize(static_cast<std::size_t>(k));
+  double sq_all = 0.0, abs_all = 0.0, r2_sum = 0.0;
+  for (std::int64_t j = 0; j < k; ++j) {
+    double mean = 0.0;
+    for (std::int64_t r = 0; r < n; ++r) mean += y[static_cast<std::size_t>(r * k + j)];
+    mean /= static_cast<double>(std::max<std::int64_t>(1, n));
+    double sq = 0.0, ab = 0.0, tot = 0.0;
+    for (std::int64_t r = 0; r < n; ++r) {
+      const double t = y[static_cast<std::size_t>(r * k + j)];
+      const double d = p[static_cast<std::size_t>(r * k + j)] - t;
+      sq += d * d;
+      ab += std::fabs(d);
+      tot += (t - mean) * (t - mean);
+    }
+    TargetScores& s = targets_[static_cast<std::size_t>(j)];
+    const double rows = static_cast<double>(std::max<std::int64_t>(1, n));
+    s.mse = sq / rows;
+    s.rmse = std::sqrt(s.mse);
+    s.mae = ab / rows;
+    s.r2 = tot > 0.0 ? 1.0 - sq / tot : std::nan("");
+    sq_all += sq;
+    abs_all += ab;
+    r2_sum += s.r2;
+  }
+  const double entries = static_cast<double>(std::max<std::int64_t>(1, n * k));
+  overall_.mse = sq_all / entries;
+  overall_.rmse = std::sqrt(overall_.mse);
+  overall_.mae = abs_all / entries;
+  overall_.r2 = r2_sum / static_cast<double>(std::max<std::int64_t>(1, k));
+}
+
+std::string RegressionMetrics::report(const std::vector<std::string>& target_names) const {
+  std::ostringstream out;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-14s %12s %12s %12s %9s\n", "target", "MSE", "RMSE", "MAE",
+                "R2");
+  out << line;
+  auto row = [&](const std::string& name, const TargetScores& s) {
+    std::snprintf(line, sizeof line, "%-14s %12.6g %12.6g %12.6g %9.4f\n", name.c_str(), s.mse,
+                  s.rmse, s.mae, s.r2);
+    out << line;
+  };
+  for (std::size_t j = 0; j < targets_.size(); ++j) {
+    row(name_of(target_names, j, "target "), targets_[j]);
+  }
+  row("overall", overall_);
+  return out.str();
+}
+
 std::string bias_variance_report(const BiasVariance& bv) {
   std::ostringstream out;
   char line[256];
@@ -131,18 +313,20 @@ std::string bias_variance_report(const BiasVariance& bv) {
                   bv.variance());
   } else {
     std::snprintf(line, sizeof line,
-                  "bias/variance: train error %.4f, dev error %.4f: variance %.4f (give "
-                  "--baseline-error for the avoidable bias)\n",
+                  "bias/variance: train error %.4f, dev error %.4f: variance %.4f; no baseline "
+                  "given, so assuming a baseline error of 0 (give the human-level or reference "
+                  "error with --baseline-error)\n",
                   bv.train_error, bv.dev_error, bv.variance());
   }
   out << line;
   const double bias = bv.avoidable_bias();
   const double variance = bv.variance();
+  out << (bv.baseline_error >= 0.0 ? "advice: " : "advice (assuming a baseline error of 0): ");
   if (bias >= variance) {
-    out << "advice: the avoidable bias is the larger gap: attack it first with a bigger model, "
+    out << "the avoidable bias is the larger gap: attack it first with a bigger model, "
            "longer training or a better optimizer\n";
   } else {
-    out << "advice: the variance is the larger gap: attack it first with more data or more "
+    out << "the variance is the larger gap: attack it first with more data or more "
            "regularisation (dropout, L2, weight decay)\n";
   }
   return out.str();

@@ -44,6 +44,7 @@ ModelSpec default_model_spec() {
   spec.batch_size = 128;
   spec.epochs = 20;
   spec.schedule = LrSchedule::cosine(20);
+  spec.horizon_follows_epochs = true;
   spec.data.format = "idx";
   const std::string dir = "/usr/share/datasets/fashion-mnist/";
   spec.data.train_features = dir + "train-images-idx3-ubyte.gz";
@@ -70,8 +71,8 @@ SequentialModel build_model(const ModelSpec& spec, std::int64_t features, std::i
   m.features = features;
   m.graph = Graph(spec.seed);
   Graph& g = m.graph;
+  m.task = spec.task;
   m.input = g.input("x", Shape{batch_size, features});
-  m.labels = g.input("y", Shape{batch_size}, DType::kInt64);
   Value h = m.input;
   std::int64_t width = features;
   for (std::size_t i = 0; i < spec.layers.size(); ++i) {
@@ -107,7 +108,21 @@ SequentialModel build_model(const ModelSpec& spec, std::int64_t features, std::i
   }
   m.logits = h;
   m.classes = width;
-  m.loss = g.softmax_cross_entropy(m.logits, m.labels, -100, "loss");
+  switch (spec.task) {
+    case Task::kClassification:
+      m.labels = g.input("y", Shape{batch_size}, DType::kInt64);
+      m.loss = g.softmax_cross_entropy(m.logits, m.labels, -100, "loss");
+      break;
+    case Task::kMultiLabel:
+      m.labels = g.input("y", Shape{batch_size, width});
+      m.mask = g.input("mask", Shape{batch_size, width});
+      m.loss = g.bce_with_logits(m.logits, m.labels, m.mask, "loss");
+      break;
+    case Task::kRegression:
+      m.labels = g.input("y", Shape{batch_size, width});
+      m.loss = g.mse_loss(m.logits, m.labels, "loss");
+      break;
+  }
   return m;
 }
 

@@ -1,7 +1,9 @@
 // Reading model specs: strict JSON with errors that name the field.
 #include "myelin/app/spec.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -14,6 +16,18 @@
 namespace myelin {
 
 SpecError::~SpecError() = default;
+
+const char* task_name(Task task) {
+  switch (task) {
+    case Task::kMultiLabel:
+      return "multi_label";
+    case Task::kRegression:
+      return "regression";
+    case Task::kClassification:
+      break;
+  }
+  return "classification";
+}
 
 namespace {
 
@@ -141,6 +155,33 @@ class Fields {
   std::string path_;
   const std::string& source_;
 };
+
+// The "type" of an object whose other fields depend on it, read before its fields are checked.
+std::string probe_type(const Json& j, const std::string& path, const std::string& source,
+                       const std::string& fallback, const std::vector<std::string>& types) {
+  if (!j.is_object()) {
+    throw SpecError(source + ": " + path + ": expected an object, got " + json_type(j));
+  }
+  if (!j.contains("type")) return fallback;
+  Json probe_object = Json::object();
+  probe_object["type"] = j.at("type");
+  const Fields probe(probe_object, path, source, {"type"});
+  return probe.text("type", fallback, types);
+}
+
+// A field that the whole object knows but its type does not use is an error, never ignored.
+void check_used_fields(const Json& j, const std::string& path, const std::string& source,
+                       const std::string& type, const std::vector<std::string>& all,
+                       const std::vector<std::string>& used) {
+  for (const auto& item : j.items()) {
+    const bool known = std::find(all.begin(), all.end(), item.key()) != all.end();
+    const bool is_used = std::find(used.begin(), used.end(), item.key()) != used.end();
+    if (known && !is_used) {
+      throw SpecError(source + ": " + path + "." + item.key() + ": " + type + " does not use " +
+                      item.key() + " (its fields: " + join(used, ", ") + ")");
+    }
+  }
+}
 
 Init parse_init(const Json& j, const std::string& path, const std::string& source) {
   static const std::vector<std::string> kinds = {
@@ -277,10 +318,25 @@ LayerSpec parse_layer(const Json& j, const std::string& path, const std::string&
 OptimizerOptions parse_optimizer(const Json& j, const std::string& source) {
   const std::vector<std::string> kinds = {"sgd",     "momentum", "momentum_ema", "nesterov",
                                           "rmsprop", "adagrad",  "adam",         "adamw"};
-  const Fields f(j, "optimizer", source,
-                 {"type", "lr", "momentum", "alpha", "beta1", "beta2", "eps", "lr_decay",
-                  "initial_accumulator", "centered", "amsgrad", "l2", "weight_decay"});
-  const std::string type = f.text("type", "adam", kinds);
+  const std::string type = probe_type(j, "optimizer", source, "adam", kinds);
+  std::vector<std::string> used = {"type", "lr"};
+  if (type == "sgd" || type == "momentum" || type == "momentum_ema" || type == "nesterov") {
+    used.push_back("momentum");
+  } else if (type == "rmsprop") {
+    used.insert(used.end(), {"alpha", "eps", "momentum", "centered"});
+  } else if (type == "adagrad") {
+    used.insert(used.end(), {"eps", "lr_decay", "initial_accumulator"});
+  } else {
+    used.insert(used.end(), {"beta1", "beta2", "eps", "amsgrad"});
+  }
+  used.insert(used.end(), {"l2", "weight_decay"});
+  const std::vector<std::string> all = {"type",        "lr",       "momentum",
+                                        "alpha",       "beta1",    "beta2",
+                                        "eps",         "lr_decay", "initial_accumulator",
+                                        "centered",    "amsgrad",  "l2",
+                                        "weight_decay"};
+  check_used_fields(j, "optimizer", source, type, all, used);
+  const Fields f(j, "optimizer", source, used);
   OptimizerOptions o = type == "sgd"            ? OptimizerOptions::sgd()
                        : type == "momentum"     ? OptimizerOptions::momentum_sgd()
                        : type == "momentum_ema" ? OptimizerOptions::momentum_ema()
@@ -292,6 +348,9 @@ OptimizerOptions parse_optimizer(const Json& j, const std::string& source) {
   const double inf = INFINITY;
   o.lr = f.number("lr", o.lr, 0.0, inf, ">= 0");
   o.momentum = f.number("momentum", o.momentum, 0.0, 0.999999, "in [0, 1)");
+  // torch.optim.SGD(momentum=m): with m > 0 it is the momentum rule (v = m v + g; w -= lr v),
+  // which spec.json then names.
+  if (type == "sgd" && o.momentum > 0.0) o.kind = OptimizerKind::kMomentum;
   o.alpha = f.number("alpha", o.alpha, 0.0, 0.999999, "in [0, 1)");
   o.beta1 = f.number("beta1", o.beta1, 0.0, 0.999999, "in [0, 1)");
   o.beta2 = f.number("beta2", o.beta2, 0.0, 0.999999, "in [0, 1)");
@@ -305,14 +364,27 @@ OptimizerOptions parse_optimizer(const Json& j, const std::string& source) {
   return o;
 }
 
-LrSchedule parse_schedule(const Json& j, const std::string& source, std::int64_t epochs) {
-  const Fields f(j, "schedule", source,
-                 {"type", "gamma", "step_epochs", "decay_rate", "epochs", "min_factor",
-                  "warmup_steps", "per_step"});
+// The schedule; `follows_epochs` is set when its horizon is the run's length (a cosine schedule
+// without its own "epochs").
+LrSchedule parse_schedule(const Json& j, const std::string& source, std::int64_t epochs,
+                          bool& follows_epochs) {
   const std::string type =
-      f.text("type", "constant", {"constant", "step", "exponential", "inverse_time", "cosine"});
+      probe_type(j, "schedule", source, "constant",
+                 {"constant", "step", "exponential", "inverse_time", "cosine"});
+  std::vector<std::string> used = {"type"};
+  if (type == "step") used.insert(used.end(), {"step_epochs", "gamma"});
+  if (type == "exponential") used.push_back("gamma");
+  if (type == "inverse_time") used.push_back("decay_rate");
+  if (type == "cosine") used.insert(used.end(), {"epochs", "min_factor"});
+  used.insert(used.end(), {"warmup_steps", "per_step"});
+  check_used_fields(j, "schedule", source, type,
+                    {"type", "gamma", "step_epochs", "decay_rate", "epochs", "min_factor",
+                     "warmup_steps", "per_step"},
+                    used);
+  const Fields f(j, "schedule", source, used);
   const double inf = INFINITY;
   LrSchedule s;
+  follows_epochs = false;
   if (type == "step") {
     s = LrSchedule::step(f.integer("step_epochs", 1, 1, 1000000),
                          f.number("gamma", 0.1, 1e-300, inf, "> 0"));
@@ -321,6 +393,7 @@ LrSchedule parse_schedule(const Json& j, const std::string& source, std::int64_t
   } else if (type == "inverse_time") {
     s = LrSchedule::inverse_time(f.number("decay_rate", 1.0, 0.0, inf, ">= 0"));
   } else if (type == "cosine") {
+    follows_epochs = !f.has("epochs");
     s = LrSchedule::cosine(f.integer("epochs", std::max<std::int64_t>(1, epochs), 1, 1000000),
                            f.number("min_factor", 0.0, 0.0, 1.0, "in [0, 1]"));
   }
@@ -329,14 +402,58 @@ LrSchedule parse_schedule(const Json& j, const std::string& source, std::int64_t
   return s;
 }
 
+std::vector<ColumnRef> parse_columns(const Fields& f, const std::string& key) {
+  const Json& v = f.at(key);
+  auto bad = [&] {
+    f.error(key, "expected a non-empty list of column names or indices, got ", v.dump());
+  };
+  if (!v.is_array() || v.empty()) bad();
+  std::vector<ColumnRef> out;
+  for (const Json& item : v) {
+    if (item.is_string() && !item.get<std::string>().empty()) {
+      out.push_back({item.get<std::string>(), 0});
+    } else if (item.is_number_integer()) {
+      const std::int64_t i = item.get<std::int64_t>();
+      if (std::abs(i) > (std::int64_t{1} << 31)) bad();
+      out.push_back({"", i});
+    } else {
+      bad();
+    }
+  }
+  return out;
+}
+
 DataSpec parse_data(const Json& j, const std::string& source) {
-  const Fields f(j, "data", source,
-                 {"format", "train_features", "train_labels", "test_features", "test_labels",
-                  "train_csv", "test_csv", "label_column", "dev_size", "limit", "normalize"});
+  if (!j.is_object()) throw SpecError(source + ": data: expected an object, got " + json_type(j));
+  std::string format = "idx";
+  if (j.contains("format")) {
+    Json probe_object = Json::object();
+    probe_object["format"] = j.at("format");
+    format = Fields(probe_object, "data", source, {"format"})
+                 .text("format", "idx", {"idx", "npy", "csv"});
+  }
+  std::vector<std::string> used = {"format", "dev_size", "limit", "normalize"};
+  if (format == "csv") {
+    used.insert(used.end(), {"train_csv", "test_csv", "label_column", "label_columns"});
+  } else {
+    used.insert(used.end(), {"train_features", "train_labels", "test_features", "test_labels"});
+  }
+  const std::vector<std::string> all = {
+      "format",   "train_features", "train_labels",  "test_features", "test_labels", "train_csv",
+      "test_csv", "label_column",   "label_columns", "dev_size",      "limit",       "normalize"};
+  for (const auto& item : j.items()) {
+    const bool known = std::find(all.begin(), all.end(), item.key()) != all.end();
+    const bool is_used = std::find(used.begin(), used.end(), item.key()) != used.end();
+    if (known && !is_used) {
+      throw SpecError(source + ": data." + item.key() + ": the " + format +
+                      " format does not use " + item.key() + " (its fields: " + join(used, ", ") +
+                      ")");
+    }
+  }
+  const Fields f(j, "data", source, used);
   DataSpec d;
-  d.format = f.text("format", "idx", {"idx", "npy", "csv"});
-  if (d.format == "idx") d = default_model_spec().data;  // Fashion-MNIST by default
-  d.format = f.text("format", "idx", {"idx", "npy", "csv"});
+  if (format == "idx") d = default_model_spec().data;  // Fashion-MNIST by default
+  d.format = format;
   d.train_features = f.text("train_features", d.train_features);
   d.train_labels = f.text("train_labels", d.train_labels);
   d.test_features = f.text("test_features", d.test_features);
@@ -344,6 +461,12 @@ DataSpec parse_data(const Json& j, const std::string& source) {
   d.train_csv = f.text("train_csv", d.train_csv);
   d.test_csv = f.text("test_csv", d.test_csv);
   d.label_column = f.integer("label_column", -1, -(std::int64_t{1} << 31), std::int64_t{1} << 31);
+  if (f.has("label_columns")) {
+    if (f.has("label_column")) {
+      f.error("label_columns", "give label_column (one column) or label_columns, not both");
+    }
+    d.label_columns = parse_columns(f, "label_columns");
+  }
   d.dev_size = f.integer("dev_size", 5000, 0, std::int64_t{1} << 40);
   d.limit = f.integer("limit", 0, 0, std::int64_t{1} << 40);
   d.normalize = f.boolean("normalize", true);
@@ -394,9 +517,14 @@ ModelSpec parse_model_spec(const std::string& text, const std::string& source) {
     throw SpecError(source + ": malformed JSON: " + e.what());
   }
   const Fields f(root, "", source,
-                 {"layers", "optimizer", "schedule", "clip_norm", "clip_value", "batch_size",
-                  "epochs", "seed", "device", "data"});
+                 {"task", "layers", "optimizer", "schedule", "clip_norm", "clip_value",
+                  "batch_size", "epochs", "seed", "device", "data"});
   ModelSpec spec = default_model_spec();
+  const std::string task =
+      f.text("task", "classification", {"classification", "multi_label", "regression"});
+  spec.task = task == "multi_label"  ? Task::kMultiLabel
+              : task == "regression" ? Task::kRegression
+                                     : Task::kClassification;
   const double inf = INFINITY;
   // 2^24 rows: far above any batch that fits a device, low enough that buffers sized by it fit.
   spec.batch_size = f.integer("batch_size", spec.batch_size, 1, std::int64_t{1} << 24);
@@ -424,7 +552,9 @@ ModelSpec parse_model_spec(const std::string& text, const std::string& source) {
   }
   if (f.has("optimizer")) spec.optimizer = parse_optimizer(f.at("optimizer"), source);
   // Without a schedule: the default model's cosine decay, over this spec's epochs.
-  spec.schedule = f.has("schedule") ? parse_schedule(f.at("schedule"), source, spec.epochs)
+  spec.horizon_follows_epochs = true;
+  spec.schedule = f.has("schedule") ? parse_schedule(f.at("schedule"), source, spec.epochs,
+                                                     spec.horizon_follows_epochs)
                                     : LrSchedule::cosine(std::max<std::int64_t>(1, spec.epochs));
   if (f.has("data")) spec.data = parse_data(f.at("data"), source);
   // Layer sizes must chain: a linear layer's declared input must be the previous width.
@@ -443,7 +573,8 @@ ModelSpec parse_model_spec(const std::string& text, const std::string& source) {
   }
   if (!has_linear || spec.layers.back().type != "linear") {
     throw SpecError(source +
-                    ": layers: the last layer must be linear (its outputs are the class logits)");
+                    ": layers: the last layer must be linear (its outputs are the class logits, "
+                    "label logits or regression targets)");
   }
   return spec;
 }

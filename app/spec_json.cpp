@@ -97,30 +97,61 @@ std::string model_spec_json(const ModelSpec& spec) {
     }
     layers.push_back(j);
   }
+  // Only the fields each type uses: the reader refuses the others.
   const OptimizerOptions& o = spec.optimizer;
-  const Json optimizer = {{"type", optimizer_kind_name(o.kind)},
-                          {"lr", o.lr},
-                          {"momentum", o.momentum},
-                          {"alpha", o.alpha},
-                          {"beta1", o.beta1},
-                          {"beta2", o.beta2},
-                          {"eps", o.eps},
-                          {"lr_decay", o.lr_decay},
-                          {"initial_accumulator", o.initial_accumulator},
-                          {"centered", o.centered},
-                          {"amsgrad", o.amsgrad},
-                          {"l2", o.l2},
-                          {"weight_decay", o.weight_decay}};
+  Json optimizer = {{"type", optimizer_kind_name(o.kind)}, {"lr", o.lr}};
+  switch (o.kind) {
+    case OptimizerKind::kSgd:
+      break;
+    case OptimizerKind::kMomentum:
+    case OptimizerKind::kMomentumEma:
+    case OptimizerKind::kNesterov:
+      optimizer["momentum"] = o.momentum;
+      break;
+    case OptimizerKind::kRmsprop:
+      optimizer["alpha"] = o.alpha;
+      optimizer["eps"] = o.eps;
+      optimizer["momentum"] = o.momentum;
+      optimizer["centered"] = o.centered;
+      break;
+    case OptimizerKind::kAdagrad:
+      optimizer["eps"] = o.eps;
+      optimizer["lr_decay"] = o.lr_decay;
+      optimizer["initial_accumulator"] = o.initial_accumulator;
+      break;
+    case OptimizerKind::kAdam:
+    case OptimizerKind::kAdamW:
+      optimizer["beta1"] = o.beta1;
+      optimizer["beta2"] = o.beta2;
+      optimizer["eps"] = o.eps;
+      optimizer["amsgrad"] = o.amsgrad;
+      break;
+  }
+  optimizer["l2"] = o.l2;
+  optimizer["weight_decay"] = o.weight_decay;
   const LrSchedule& s = spec.schedule;
   static const char* const kinds[] = {"constant", "step", "exponential", "inverse_time", "cosine"};
-  const Json schedule = {{"type", kinds[static_cast<int>(s.kind)]},
-                         {"gamma", s.gamma},
-                         {"step_epochs", s.step_epochs},
-                         {"decay_rate", s.decay_rate},
-                         {"epochs", s.cosine_epochs},
-                         {"min_factor", s.min_factor},
-                         {"warmup_steps", s.warmup_steps},
-                         {"per_step", s.per_step}};
+  Json schedule = {{"type", kinds[static_cast<int>(s.kind)]}};
+  switch (s.kind) {
+    case LrSchedule::Kind::kStep:
+      schedule["step_epochs"] = s.step_epochs;
+      schedule["gamma"] = s.gamma;
+      break;
+    case LrSchedule::Kind::kExponential:
+      schedule["gamma"] = s.gamma;
+      break;
+    case LrSchedule::Kind::kInverseTime:
+      schedule["decay_rate"] = s.decay_rate;
+      break;
+    case LrSchedule::Kind::kCosine:
+      schedule["epochs"] = s.cosine_epochs;
+      schedule["min_factor"] = s.min_factor;
+      break;
+    case LrSchedule::Kind::kConstant:
+      break;
+  }
+  schedule["warmup_steps"] = s.warmup_steps;
+  schedule["per_step"] = s.per_step;
   const DataSpec& d = spec.data;
   Json data = {{"format", d.format},
                {"dev_size", d.dev_size},
@@ -129,14 +160,23 @@ std::string model_spec_json(const ModelSpec& spec) {
   if (d.format == "csv") {
     data["train_csv"] = d.train_csv;
     data["test_csv"] = d.test_csv;
-    data["label_column"] = d.label_column;
+    if (d.label_columns.empty()) {
+      data["label_column"] = d.label_column;
+    } else {
+      Json columns = Json::array();
+      for (const ColumnRef& c : d.label_columns) {
+        columns.push_back(c.name.empty() ? Json(c.index) : Json(c.name));
+      }
+      data["label_columns"] = columns;
+    }
   } else {
     data["train_features"] = d.train_features;
     data["train_labels"] = d.train_labels;
     data["test_features"] = d.test_features;
     data["test_labels"] = d.test_labels;
   }
-  const Json root = {{"layers", layers},
+  const Json root = {{"task", task_name(spec.task)},
+                     {"layers", layers},
                      {"optimizer", optimizer},
                      {"schedule", schedule},
                      {"clip_norm", spec.clip_norm},

@@ -119,6 +119,7 @@ Evaluation evaluate(Executor& executor, Value loss, BatchSource& source,
   if (options.labels.valid()) result.labels = Tensor::empty(Shape{result.rows}, DType::kInt64);
 
   const std::vector<std::int64_t> order = in_order(result.rows);
+  std::size_t output_row_bytes = 0;
   double total = 0.0;
   std::int64_t correct = 0;
   for (std::int64_t begin = 0; begin < result.rows; begin += options.batch_size) {
@@ -144,6 +145,22 @@ Evaluation evaluate(Executor& executor, Value loss, BatchSource& source,
       const Tensor predicted = predicted_classes(logits);
       std::memcpy(result.predictions.data<std::int64_t>() + begin, predicted.data<std::int64_t>(),
                   static_cast<std::size_t>(count) * sizeof(std::int64_t));
+    }
+    if (options.outputs.valid()) {
+      const Tensor out = executor.value(options.outputs).to(Device::cpu());
+      if (out.shape().rank() < 1 || out.shape()[0] != count) {
+        fail("evaluate: '", graph.name(options.outputs), "' is ", out.shape().str(),
+             " for a batch of ", count, " rows: it must have one row per input row");
+      }
+      if (!result.outputs.defined()) {
+        std::vector<std::int64_t> dims = out.shape().dims();
+        dims[0] = result.rows;
+        result.outputs = Tensor::empty(Shape(dims), out.dtype());
+        output_row_bytes = out.nbytes() / static_cast<std::size_t>(count);
+      }
+      std::memcpy(static_cast<unsigned char*>(result.outputs.raw()) +
+                      static_cast<std::size_t>(begin) * output_row_bytes,
+                  out.raw(), out.nbytes());
     }
   }
   if (scored) {

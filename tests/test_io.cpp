@@ -3,6 +3,8 @@
 // never a crash.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -129,6 +131,24 @@ TEST(Csv, ReadsHeaderAndRowsAndNamesBadLines) {
 
 // A number a float32 cannot hold, or that is not a number, is an error naming line and field; a
 // first line mixing numbers and words is a damaged row, not a header.
+TEST(Csv, MissingValuesAreNaNWhereAllowedAndSayWhereTheyAre) {
+  const CsvTable t = parse_csv("a,b,c\n1,,3\n,5,6\nnan,8, \n", "m.csv", true);
+  const std::vector<float> v = t.values.to_vector<float>();
+  EXPECT_EQ(v[0], 1.0f);
+  EXPECT_TRUE(std::isnan(v[1]));
+  EXPECT_TRUE(std::isnan(v[3]));
+  EXPECT_TRUE(std::isnan(v[6]));
+  EXPECT_TRUE(std::isnan(v[8]));
+  EXPECT_EQ(v[7], 8.0f);
+  EXPECT_EQ(t.first_missing_line, (std::vector<std::size_t>{3, 2, 4}));
+  // Not allowed (the default): an empty field is an error naming it.
+  const std::string m = error_of([] { parse_csv("1,,3\n", "m.csv"); });
+  EXPECT_TRUE(contains(m, "m.csv:1: field 2 ('') is not a number")) << m;
+  // A row of the wrong width is still an error.
+  EXPECT_TRUE(contains(error_of([] { parse_csv("1,2\n3\n", "w.csv", true); }),
+                       "w.csv:2: 1 fields, expected 2"));
+}
+
 TEST(Csv, ValuesOutOfRangeNotANumberAndDamagedFirstRowsAreErrors) {
   std::string m = error_of([] { parse_csv("1,2\n1e400,3\n", "big.csv"); });
   EXPECT_TRUE(contains(m, "big.csv:2: field 1 ('1e400') is out of range for float32")) << m;

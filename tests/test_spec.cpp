@@ -1,6 +1,7 @@
 // Model specs: every bad spec gets one clear error naming the field and what was expected.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "myelin/app.hpp"
@@ -75,6 +76,124 @@ TEST(Spec, EveryKindOfMistakeIsNamed) {
   EXPECT_NE(m.find("device: expected auto, cpu, cuda or cuda:N"), std::string::npos) << m;
   m = spec_error(R"({"layers": [{"type": "linear", "out": 0}]})");
   EXPECT_NE(m.find("layers[0].out: expected an integer in [1,"), std::string::npos) << m;
+}
+
+TEST(Spec, TasksChooseTheLossAndTheLabels) {
+  const ModelSpec s = parse_model_spec(R"({
+    "task": "multi_label",
+    "layers": [{"type": "linear", "out": 8}, {"type": "relu"}, {"type": "linear", "out": 3}],
+    "data": {"format": "csv", "train_csv": "a.csv", "label_columns": ["x", 2, -1]}
+  })",
+                                       "spec.json");
+  EXPECT_EQ(s.task, Task::kMultiLabel);
+  ASSERT_EQ(s.data.label_columns.size(), 3u);
+  EXPECT_EQ(s.data.label_columns[0].name, "x");
+  EXPECT_EQ(s.data.label_columns[1].index, 2);
+  EXPECT_EQ(s.data.label_columns[2].index, -1);
+  EXPECT_EQ(model_spec_json(parse_model_spec(model_spec_json(s), "again")), model_spec_json(s));
+  // Multi-label: BCE with logits against [batch, K] targets and a mask; regression: MSE.
+  SequentialModel m = build_model(s, 5, 4);
+  EXPECT_EQ(m.graph.shape(m.labels), (Shape{4, 3}));
+  EXPECT_EQ(m.graph.shape(m.mask), (Shape{4, 3}));
+  EXPECT_NE(m.graph.str().find("bce_with_logits"), std::string::npos);
+  ModelSpec r = s;
+  r.task = Task::kRegression;
+  m = build_model(r, 5, 4);
+  EXPECT_FALSE(m.mask.valid());
+  EXPECT_NE(m.graph.str().find("mse_loss"), std::string::npos);
+  EXPECT_EQ(m.graph.info(m.labels).meta.dtype, DType::kFloat32);
+  std::string e = spec_error(R"({"task": "multilabel"})");
+  EXPECT_NE(e.find("task: 'multilabel' is not one of"), std::string::npos) << e;
+  EXPECT_NE(e.find("did you mean 'multi_label'"), std::string::npos) << e;
+  e = spec_error(R"({"data": {"format": "csv", "train_csv": "a.csv", "label_columns": []}})");
+  EXPECT_NE(e.find("data.label_columns: expected a non-empty list"), std::string::npos) << e;
+}
+
+TEST(Spec, EveryFieldItsTypeDoesNotUseIsAnError) {
+  // torch.optim.SGD(momentum=0.9) is the momentum rule; spec.json then names it so.
+  const ModelSpec s =
+      parse_model_spec(R"({"optimizer": {"type": "sgd", "momentum": 0.9}})", "spec.json");
+  EXPECT_EQ(s.optimizer.kind, OptimizerKind::kMomentum);
+  EXPECT_EQ(s.optimizer.momentum, 0.9);
+  EXPECT_EQ(parse_model_spec(R"({"optimizer": {"type": "sgd"}})", "s").optimizer.kind,
+            OptimizerKind::kSgd);
+  std::string e = spec_error(R"({"optimizer": {"type": "adam", "momentum": 0.9}})");
+  EXPECT_NE(e.find("optimizer.momentum: adam does not use momentum"), std::string::npos) << e;
+  e = spec_error(R"({"schedule": {"type": "constant", "gamma": 0.5}})");
+  EXPECT_NE(e.find("schedule.gamma: constant does not use gamma"), std::string::npos) << e;
+  e = spec_error(R"({"data": {"format": "npy", "train_features": "x", "train_labels": "y",
+                              "label_column": 3}})");
+  EXPECT_NE(e.find("data.label_column: the npy format does not use label_column"),
+            std::string::npos)
+      << e;
+  // What the writer writes, the reader reads: for every optimizer and schedule type.
+  for (const char* o :
+       {"sgd", "momentum", "momentum_ema", "nesterov", "rmsprop", "adagrad", "adam", "adamw"}) {
+    for (const char* sc : {"constant", "step", "exponential", "inverse_time", "cosine"}) {
+      const std::string json = std::string(R"({"optimizer": {"type": ")") + o +
+                               R"("}, "schedule": {"type": ")" + sc + R"("}})";
+      const ModelSpec spec = parse_model_spec(json, "spec.json");
+      EXPECT_EQ(model_spec_json(parse_model_spec(model_spec_json(spec), "again")),
+                model_spec_json(spec))
+          << json;
+    }
+  }
+  // A cosine schedule without its own horizon follows the run's length; one with it does not.
+  EXPECT_TRUE(parse_model_spec(R"({"epochs": 4})", "s").horizon_follows_epochs);
+  EXPECT_TRUE(parse_model_spec(R"({"schedule": {"type": "cosine"}})", "s").horizon_follows_epochs);
+  EXPECT_FALSE(parse_model_spec(R"({"schedule": {"type": "cosine", "epochs": 3}})", "s")
+                   .horizon_follows_epochs);
+}
+
+TEST(Metrics, MultiLabelScoresLeaveMissingLabelsOut) {
+  // Label 0: scikit-learn's roc_auc_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) = 0.75; the fifth
+  // row is missing. Label 1: tied scores share their mean rank: AUC 0.5.
+  const float nan = std::nanf("");
+  const Tensor logits = Tensor::from_vector<float>(
+      Shape{5, 2}, {0.1f, 1.0f, 0.4f, 1.0f, 0.35f, 0.0f, 0.8f, 0.0f, 100.0f, 3.0f});
+  const Tensor labels = Tensor::from_vector<float>(
+      Shape{5, 2}, {0.0f, 1.0f, 0.0f, 0.0f, 1.0f, 1.0f, 1.0f, 0.0f, nan, nan});
+  const MultiLabelMetrics m(logits, labels);
+  ASSERT_EQ(m.labels().size(), 2u);
+  EXPECT_EQ(m.labels()[0].observed, 4);
+  EXPECT_EQ(m.labels()[0].positives, 2);
+  EXPECT_DOUBLE_EQ(m.labels()[0].roc_auc, 0.75);
+  EXPECT_DOUBLE_EQ(m.labels()[1].roc_auc, 0.5);
+  // Every logit of label 0 is > 0: all predicted present, so precision 2/4 and recall 1.
+  EXPECT_DOUBLE_EQ(m.labels()[0].precision, 0.5);
+  EXPECT_DOUBLE_EQ(m.labels()[0].recall, 1.0);
+  EXPECT_DOUBLE_EQ(m.labels()[0].accuracy, 0.5);
+  EXPECT_DOUBLE_EQ(m.macro().roc_auc, 0.625);
+  // The loss is the mean BCE over the 8 observed entries: the missing row's 100 is not in it.
+  double bce = 0.0;
+  const std::vector<float> z = logits.to_vector<float>(), y = labels.to_vector<float>();
+  for (int i = 0; i < 8; ++i) {
+    const double x = z[i], t = y[i];
+    bce += std::max(x, 0.0) - x * t + std::log1p(std::exp(-std::fabs(x)));
+  }
+  EXPECT_NEAR(m.loss(), bce / 8.0, 1e-12);
+  // A label with one class only has no ROC AUC; the macro mean leaves it out.
+  const MultiLabelMetrics one(Tensor::from_vector<float>(Shape{2, 1}, {1.0f, 2.0f}),
+                              Tensor::from_vector<float>(Shape{2, 1}, {1.0f, 1.0f}));
+  EXPECT_TRUE(std::isnan(one.labels()[0].roc_auc));
+}
+
+TEST(Metrics, RegressionScoresAgainstTheMeanPredictor) {
+  const Tensor y = Tensor::from_vector<float>(Shape{4, 2}, {1, 10, 2, 20, 3, 30, 4, 40});
+  const RegressionMetrics exact(y, y);
+  EXPECT_DOUBLE_EQ(exact.overall().r2, 1.0);
+  EXPECT_DOUBLE_EQ(exact.overall().mse, 0.0);
+  // The mean predictor scores R^2 = 0; its MSE is the targets' variance.
+  const Tensor mean =
+      Tensor::from_vector<float>(Shape{4, 2}, {2.5f, 25, 2.5f, 25, 2.5f, 25, 2.5f, 25});
+  const RegressionMetrics m(mean, y);
+  EXPECT_DOUBLE_EQ(m.targets()[0].r2, 0.0);
+  EXPECT_DOUBLE_EQ(m.targets()[0].mse, 1.25);
+  EXPECT_DOUBLE_EQ(m.targets()[1].mse, 125.0);
+  EXPECT_DOUBLE_EQ(m.targets()[0].mae, 1.0);
+  EXPECT_DOUBLE_EQ(m.overall().mse, (1.25 + 125.0) / 2.0);
+  EXPECT_DOUBLE_EQ(m.overall().rmse, std::sqrt((1.25 + 125.0) / 2.0));
+  EXPECT_DOUBLE_EQ(m.error(), m.overall().rmse);
 }
 
 TEST(Spec, BuildsAStateDictNamedAsPyTorchsSequential) {

@@ -36,9 +36,18 @@ bool parse_number(const std::string& text, double& value, bool& overflow) {
   return end == trimmed.c_str() + trimmed.size();
 }
 
+// A field with nothing but spaces, or NaN written out: a missing value.
+bool is_missing(const std::string& text) {
+  std::size_t b = 0, e = text.size();
+  while (b < e && (text[b] == ' ' || text[b] == '\t')) ++b;
+  while (e > b && (text[e - 1] == ' ' || text[e - 1] == '\t' || text[e - 1] == '\r')) --e;
+  const std::string t = text.substr(b, e - b);
+  return t.empty() || t == "nan" || t == "NaN" || t == "NAN";
+}
+
 }  // namespace
 
-CsvTable parse_csv(const std::string& text, const std::string& name) {
+CsvTable parse_csv(const std::string& text, const std::string& name, bool missing_allowed) {
   CsvTable table;
   std::vector<float> values;
   std::size_t cols = 0, rows = 0, line_number = 0;
@@ -68,7 +77,19 @@ CsvTable parse_csv(const std::string& text, const std::string& name) {
       cols = fields.size();
       continue;
     }
+    if (cols == 0) cols = fields.size();
+    if (missing_allowed && fields.size() == cols) {
+      table.first_missing_line.resize(cols, 0);
+      for (std::size_t k = 0; k < fields.size(); ++k) {
+        if (is_missing(fields[k])) {
+          row[k] = std::numeric_limits<double>::quiet_NaN();
+          numeric[k] = 1;
+          if (table.first_missing_line[k] == 0) table.first_missing_line[k] = line_number;
+        }
+      }
+    }
     for (std::size_t k = 0; k < fields.size(); ++k) {
+      if (missing_allowed && fields.size() == cols && is_missing(fields[k])) continue;
       auto field = [&](const char* what) {
         fail(name, ":", line_number, ": field ", k + 1, " ('", fields[k], "') ", what);
       };
@@ -79,7 +100,6 @@ CsvTable parse_csv(const std::string& text, const std::string& name) {
       }
       if (!std::isfinite(row[k])) field("is not a finite number");
     }
-    if (cols == 0) cols = fields.size();
     if (fields.size() != cols) {
       fail(name, ":", line_number, ": ", fields.size(), " fields, expected ", cols);
     }
@@ -93,9 +113,9 @@ CsvTable parse_csv(const std::string& text, const std::string& name) {
   return table;
 }
 
-CsvTable read_csv(const std::string& path) {
+CsvTable read_csv(const std::string& path, bool missing_allowed) {
   const std::vector<unsigned char> bytes = read_file_bytes(path);
-  return parse_csv(std::string(bytes.begin(), bytes.end()), path);
+  return parse_csv(std::string(bytes.begin(), bytes.end()), path, missing_allowed);
 }
 
 }  // namespace myelin

@@ -41,6 +41,9 @@ struct EvaluateOptions {
   // left unset (Value{}): a model without logits is measured by its loss alone.
   Value logits;
   Value labels;
+  // Any value with one row per input row (a multi-label model's logits, a regressor's outputs):
+  // the evaluation holds its rows, stacked on the host.
+  Value outputs;
 };
 
 struct Evaluation {
@@ -49,6 +52,7 @@ struct Evaluation {
   double accuracy = 0.0;  // share of rows predicted right (with logits and labels)
   Tensor predictions;     // [rows] int64: the predicted classes, in row order (with logits)
   Tensor labels;          // [rows] int64: the labels they were scored against (with labels)
+  Tensor outputs;         // [rows, ...]: the rows of EvaluateOptions::outputs (when set)
 };
 
 // Runs `executor` in eval mode over the rows of `source` in order, batch by batch: the mean of

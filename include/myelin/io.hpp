@@ -47,11 +47,17 @@ MYELIN_API void write_npy(const std::string& path, const Tensor& tensor);
 
 // CSV of numbers, comma-separated, one row per line; a first line that is not numeric is a
 // header and is skipped. Every row must have the same number of fields. float32 [rows, cols].
+// Empty fields (and "nan") are errors, unless `missing_allowed`: then they are NaN, and the
+// table says where each column's first one is, so that a caller can accept them in some columns
+// (missing labels) and name the place in others.
 struct CsvTable {
   Tensor values;
   std::vector<std::string> header;  // empty when the file has none
+  // Per column: the line of its first missing value, 0 when it has none (with missing_allowed).
+  std::vector<std::size_t> first_missing_line;
 };
-MYELIN_API CsvTable read_csv(const std::string& path);
-MYELIN_API CsvTable parse_csv(const std::string& text, const std::string& name);
+MYELIN_API CsvTable read_csv(const std::string& path, bool missing_allowed = false);
+MYELIN_API CsvTable parse_csv(const std::string& text, const std::string& name,
+                              bool missing_allowed = false);
 
 }  // namespace myelin

@@ -113,7 +113,7 @@ refuses no_such_gpu 2 "cuda:7" "$myelin" train --spec good.json --out out-no_suc
 # --- data: finite numbers in every row, a header only when no field is a number --------------------
 { echo "1,2,3,4,0"; echo "1,nan,3,4,1"; head -50 train.csv; } >nan.csv
 sed 's/"train\.csv"/"nan.csv"/' good.json >nan.json
-refuses nan_csv 1 "nan.csv:2: field 2 ('nan') is not a finite number" \
+refuses nan_csv 1 "nan.csv:2: field 2 is empty or NaN: a feature must be a number" \
   "$myelin" train --spec nan.json --out out-nan_csv
 { echo "1,2,3,4,0"; echo "1,1e400,3,4,1"; head -50 train.csv; } >big.csv
 sed 's/"train\.csv"/"big.csv"/' good.json >big.json

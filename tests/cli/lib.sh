@@ -13,6 +13,10 @@ check() {  # check DESCRIPTION CONDITION...
   if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; failures=$((failures + 1)); fi
 }
 
+not() {  # check DESCRIPTION not COMMAND...: the command fails
+  ! "$@"
+}
+
 cli_finish() {
   echo "$failures failure(s)"
   test "$failures" -eq 0

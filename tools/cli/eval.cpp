@@ -19,7 +19,6 @@ int run_eval(const Args& args) {
   check_options(rest, {"--checkpoint", "--baseline-error", "--device"});
   const std::string checkpoint = option(rest, "--checkpoint", run_dir + "/model.safetensors");
   const double baseline = option_number(rest, "--baseline-error", -1.0);
-  if (baseline > 1.0) throw UsageError{"--baseline-error is an error rate in [0, 1]"};
 
   ModelSpec spec;
   try {
@@ -29,7 +28,7 @@ int run_eval(const Args& args) {
   }
   const std::string device_override = option(rest, "--device", "");
   if (!device_override.empty()) spec.device = device_override;
-  const DataSplits data = load_data(spec.data, spec.seed, /*with_test=*/true);
+  const DataSplits data = load_data(spec.data, spec.seed, /*with_test=*/true, spec.task);
   SequentialModel model = build_model(spec, data.features, spec.batch_size);
   std::map<std::string, std::string> meta = load_model(checkpoint, model);
   Normalization norm;
@@ -38,11 +37,18 @@ int run_eval(const Args& args) {
     if (it == meta.end()) fail(checkpoint, ": has no normalisation statistics in its metadata");
     norm = Normalization::from_json(it->second, checkpoint);
   }
+  if (spec.task != Task::kRegression && baseline > 1.0) {
+    throw UsageError{"--baseline-error is an error rate in [0, 1] for " +
+                     std::string(task_name(spec.task))};
+  }
+  if (!option(rest, "--baseline-error", "").empty() && baseline < 0.0) {
+    throw UsageError{"--baseline-error must be >= 0"};
+  }
   check_labels(data.test, model.classes, "test set");
   std::string note;
   ExecutorOptions options;
   options.device = choose_device(spec.device, note);
-  options.outputs = {model.loss};
+  options.outputs = {model.loss, model.logits};
   Executor executor(model.graph, options);
 
   const SplitResult test = evaluate_split(executor, model, data.test, norm, spec.batch_size);
@@ -50,14 +56,25 @@ int run_eval(const Args& args) {
   const SplitResult dev = evaluate_split(executor, model, data.dev, norm, spec.batch_size);
   std::printf("evaluating %s on %s (%s)\n\n", checkpoint.c_str(), options.device.str().c_str(),
               note.c_str());
-  std::printf("%s\n", test.confusion.report(class_names(spec.data, model.classes)).c_str());
+  const std::vector<std::string> names =
+      spec.task == Task::kClassification ? class_names(spec.data, model.classes) : data.label_names;
+  std::printf("%s %s on the test set (%lld rows)\n%s\n", task_name(spec.task),
+              spec.task == Task::kRegression ? "errors" : "scores",
+              static_cast<long long>(test.rows), test.report(names).c_str());
   BiasVariance bv;
-  bv.train_error = train.confusion.error();
-  bv.dev_error = dev.confusion.error();
+  bv.train_error = train.error();
+  bv.dev_error = dev.error();
   bv.baseline_error = baseline;
   std::printf("%s\n", bias_variance_report(bv).c_str());
-  std::printf("test loss %.4f\ntest accuracy %.4f\ntest macro-F1 %.4f\n", test.loss,
-              test.confusion.accuracy(), test.confusion.macro_f1());
+  std::printf("test loss %.4f\n", test.loss);
+  if (spec.task == Task::kClassification) {
+    std::printf("test accuracy %.4f\ntest macro-F1 %.4f\n", test.confusion.accuracy(),
+                test.confusion.macro_f1());
+  } else {
+    for (const auto& [name, value] : test.headline()) {
+      std::printf("test %s %.4f\n", name.c_str(), value);
+    }
+  }
   return 0;
 }
 

@@ -65,26 +65,64 @@ void check_options(const Args& args, const std::vector<std::string>& known) {
 }  // namespace myelin::cli
 
 namespace {
+
+struct CommandHelp {
+  const char* name;
+  const char* text;  // "usage: myelin NAME ..." and its options
+};
+
+const CommandHelp kCommands[] = {
+    {"train",
+     "usage: myelin train [--spec SPEC.json] [--out DIR] [options]\n"
+     "  train a model spec (default: an MLP on Fashion-MNIST) on a GPU when one is usable\n"
+     "  --spec FILE        the model, its task, training settings and data (see the README)\n"
+     "  --out DIR          the run directory (default: runs/DATE-TIME)\n"
+     "  --resume DIR       continue a stopped run exactly where it stopped\n"
+     "  --epochs N         the run's length (a schedule without its own horizon follows it)\n"
+     "  --limit N          use the first N rows of the training file (before the dev split)\n"
+     "  --dev-size N       rows carved from the training file for the dev split\n"
+     "  --init FILE        start from these weights      --freeze 0,4  keep layers fixed\n"
+     "  --device auto|cpu|cuda[:N]\n"
+     "  --stop-after N     updates, then checkpoint and stop, as Ctrl-C does\n"
+     "  --cuda-graphs on|off  (on: each CUDA step after the first is one graph)\n"},
+    {"eval",
+     "usage: myelin eval RUN_DIR [--baseline-error X] [--checkpoint FILE] [--device D]\n"
+     "  the test-set report of a run for its task (per class, label or target), and bias and\n"
+     "  variance from the train and dev errors against a baseline (human-level) error\n"},
+    {"predict",
+     "usage: myelin predict RUN_DIR --input FILE --out FILE.npy [--output KIND] [--checkpoint "
+     "FILE] [--device D]\n"
+     "  the model's outputs for the rows of FILE (IDX, .npy or CSV features), normalised as in "
+     "training\n"
+     "  --output logits|probabilities|classes (classification: classes; multi_label:\n"
+     "           probabilities; regression: values)\n"},
+    {"gradcheck",
+     "usage: myelin gradcheck SPEC.json [--batch N] [--elements N]\n"
+     "  gradient check of a whole model against central differences in double\n"},
+    {"inspect",
+     "usage: myelin inspect FILE.safetensors\n"
+     "  metadata, tensors, shapes and checksums\n"},
+    {"spirals",
+     "usage: myelin spirals [options]\n"
+     "  train an MLP on the two-spirals problem\n"
+     "  --steps N (3000) --lr X (0.3) --hidden N (64) --seed N (0) --threads N\n"
+     "  --device cpu|cuda[:N] (cpu)\n"},
+    {"info",
+     "usage: myelin info\n"
+     "  print the build, the usable devices and the op table\n"},
+};
+
 void usage(std::ostream& out) {
-  out << "usage: myelin <command> [options]\n"
-         "commands:\n"
-         "  train [--spec SPEC.json] [--out DIR]   train a model (default: an MLP on "
-         "Fashion-MNIST)\n"
-         "            --resume DIR  continue a stopped run exactly where it stopped\n"
-         "            --init FILE   start from these weights    --freeze 0,4  keep layers fixed\n"
-         "            --epochs N  --device auto|cpu|cuda[:N]  --limit N (first N training rows)\n"
-         "            --stop-after N (updates, then checkpoint and stop, as Ctrl-C does)\n"
-         "            --cuda-graphs on|off (on: each CUDA step after the first is one graph)\n"
-         "  eval RUN_DIR [--baseline-error X] [--checkpoint FILE]\n"
-         "            test accuracy, per-class precision/recall/F1, macro-F1, confusion matrix,\n"
-         "            bias and variance\n"
-         "  gradcheck SPEC.json [--batch N] [--elements N]   gradient check of a whole model\n"
-         "  inspect FILE.safetensors   metadata, tensors, shapes and checksums\n"
-         "  spirals   train an MLP on the two-spirals problem\n"
-         "            --steps N (3000) --lr X (0.3) --hidden N (64) --seed N (0) --threads N\n"
-         "            --device cpu|cuda[:N] (cpu)\n"
-         "  info      print the build, the usable devices and the op table\n";
+  out << "usage: myelin <command> [options]   (myelin <command> --help for its options)\n"
+         "commands:\n";
+  for (const CommandHelp& c : kCommands) {
+    const std::string text = c.text;
+    const std::size_t line = text.find('\n');
+    const std::size_t second = text.find('\n', line + 1);
+    out << "  " << c.name << ":" << text.substr(line + 1, second - line - 1).substr(1) << "\n";
+  }
 }
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -95,12 +133,22 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   const Args args(argv + 2, argv + argc);
+  for (const std::string& a : args) {
+    if (a != "--help" && a != "-h") continue;
+    for (const CommandHelp& c : kCommands) {
+      if (command == c.name) {
+        std::cout << c.text;
+        return 0;
+      }
+    }
+  }
   try {
     if (command == "info") return run_info(args);
     if (command == "train") return run_train(args);
     if (command == "eval") return run_eval(args);
     if (command == "gradcheck") return run_gradcheck(args);
     if (command == "inspect") return run_inspect(args);
+    if (command == "predict") return run_predict(args);
     if (command == "spirals") return run_spirals(args);
     std::cerr << "myelin: unknown command '" << command << "'\n";
     usage(std::cerr);

@@ -2,6 +2,7 @@
 
 #include "commands.hpp"
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -39,21 +40,82 @@ Device choose_device(const std::string& requested, std::string& note) {
   return Device::cpu();
 }
 
+double SplitResult::error() const {
+  if (multi_label) return multi_label->error();
+  if (regression) return regression->error();
+  return confusion.error();
+}
+
+std::vector<std::string> headline_names(Task task) {
+  switch (task) {
+    case Task::kMultiLabel:
+      return {"macro_auc", "macro_f1"};
+    case Task::kRegression:
+      return {"r2", "rmse"};
+    case Task::kClassification:
+      break;
+  }
+  return {"accuracy"};
+}
+
+std::vector<std::pair<std::string, double>> SplitResult::headline() const {
+  const std::vector<std::string> names = headline_names(task);
+  std::vector<double> values;
+  if (multi_label) {
+    values = {multi_label->macro().roc_auc, multi_label->macro().f1};
+  } else if (regression) {
+    values = {regression->overall().r2, regression->overall().rmse};
+  } else {
+    values = {confusion.accuracy()};
+  }
+  std::vector<std::pair<std::string, double>> out;
+  for (std::size_t i = 0; i < names.size(); ++i) out.emplace_back(names[i], values[i]);
+  return out;
+}
+
+std::string SplitResult::report(const std::vector<std::string>& names) const {
+  if (multi_label) return multi_label->report(names);
+  if (regression) return regression->report(names);
+  return confusion.report(names);
+}
+
 SplitResult evaluate_split(Executor& executor, const SequentialModel& model, const Split& split,
                            const Normalization& normalization, std::int64_t batch_size,
                            std::int64_t limit) {
   SplitResult result;
+  result.task = model.task;
   result.confusion = ConfusionMatrix(model.classes);
   if (split.rows() == 0) return result;  // an empty dev split (dev_size 0)
-  SplitSource source(split, normalization, model.input, model.labels);
+  SplitSource source(split, normalization, model.input, model.labels, model.mask);
   EvaluateOptions options;
   options.batch_size = batch_size;
   options.limit = limit;
-  options.logits = model.logits;
-  options.labels = model.labels;
+  options.outputs = model.logits;
+  if (model.task == Task::kClassification) {
+    options.logits = model.logits;
+    options.labels = model.labels;
+  }
   const Evaluation evaluation = evaluate(executor, model.loss, source, options);
+  result.rows = evaluation.rows;
   result.loss = evaluation.loss;
-  result.confusion.add_predictions(evaluation.predictions, evaluation.labels);
+  result.outputs = evaluation.outputs;
+  if (model.task == Task::kClassification) {
+    result.confusion.add_predictions(evaluation.predictions, evaluation.labels);
+    return result;
+  }
+  // The labels of the rows evaluated (the first `rows`), as the metrics take them.
+  Tensor labels = split.labels;
+  if (evaluation.rows != split.rows()) {
+    labels = Tensor::empty(Shape{evaluation.rows, split.labels.shape()[1]}, DType::kFloat32);
+    std::memcpy(labels.raw(), split.labels.raw(), labels.nbytes());
+  }
+  if (model.task == Task::kMultiLabel) {
+    result.multi_label.emplace(evaluation.outputs, labels);
+    result.loss = result.multi_label->loss();  // over observed entries, not weighted by batch
+  } else {
+    result.regression.emplace(evaluation.outputs, labels);
+    result.loss = result.regression->overall().mse;
+  }
   return result;
 }
 

@@ -3,7 +3,10 @@
 // What `myelin train`, `eval` and `gradcheck` share: choosing the device, loading a run's spec
 // and data, and evaluating a split.
 
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "myelin/app.hpp"
 
@@ -12,13 +15,32 @@ namespace myelin::cli {
 // "auto" picks the first GPU when one is usable, else the CPU; `note` says which and why.
 Device choose_device(const std::string& requested, std::string& note);
 
+// The metrics of a split for the model's task: a confusion matrix (classification), per-label
+// scores (multi_label) or per-target errors (regression).
 struct SplitResult {
+  Task task = Task::kClassification;
+  std::int64_t rows = 0;
   double loss = 0.0;
   ConfusionMatrix confusion{1};
+  std::optional<MultiLabelMetrics> multi_label;
+  std::optional<RegressionMetrics> regression;
+  Tensor outputs;  // the logits or predictions of every row [rows, classes]
+
+  // The task's error, for bias and variance: 1 - accuracy; 1 - macro accuracy (the share of
+  // wrong label decisions); RMSE (in the targets' units).
+  double error() const;
+  // The headline metrics, in metrics.csv's order: accuracy; macro ROC AUC and macro F1; R² and
+  // RMSE.
+  std::vector<std::pair<std::string, double>> headline() const;
+  // The full report (per class, label or target).
+  std::string report(const std::vector<std::string>& names) const;
 };
 
-// Loss and confusion matrix of a split in eval mode (at most `limit` rows; 0: all), through an
-// executor that computes the model's loss (myelin::evaluate).
+// The names of headline(), without a split.
+std::vector<std::string> headline_names(Task task);
+
+// The metrics of a split in eval mode (at most `limit` rows; 0: all), through an executor that
+// computes the model's loss and logits (myelin::evaluate).
 SplitResult evaluate_split(Executor& executor, const SequentialModel& model, const Split& split,
                            const Normalization& normalization, std::int64_t batch_size,
                            std::int64_t limit = 0);

@@ -38,6 +38,14 @@ class Progress {
   explicit Progress(bool terminal) : terminal_(terminal) {}
 
   void step(const StepInfo& s, std::int64_t epochs) {
+    // The mean loss of the epoch so far: one update's loss is too noisy to read.
+    if (s.epoch != epoch_) {
+      epoch_ = s.epoch;
+      loss_sum_ = 0.0;
+      loss_samples_ = 0;
+    }
+    loss_sum_ += s.loss * static_cast<double>(s.samples);
+    loss_samples_ += s.samples;
     if (!terminal_) return;
     const auto now = std::chrono::steady_clock::now();
     if (now - last_ < std::chrono::milliseconds(100) && s.batch + 1 != s.batches_per_epoch) return;
@@ -56,7 +64,7 @@ class Progress {
     std::printf("\r\033[Kepoch %lld/%lld [%s] %lld/%lld loss %.4f %8.0f samples/s  left %s",
                 static_cast<long long>(s.epoch + 1), static_cast<long long>(epochs), bar.c_str(),
                 static_cast<long long>(s.batch + 1), static_cast<long long>(s.batches_per_epoch),
-                s.loss, throughput_, format_duration(eta).c_str());
+                mean_loss(), throughput_, format_duration(eta).c_str());
     std::fflush(stdout);
   }
 
@@ -64,8 +72,15 @@ class Progress {
     if (terminal_) std::printf("\r\033[K");
   }
 
+  double mean_loss() const {
+    return loss_samples_ > 0 ? loss_sum_ / static_cast<double>(loss_samples_) : 0.0;
+  }
+
  private:
   bool terminal_;
+  std::int64_t epoch_ = -1;
+  double loss_sum_ = 0.0;
+  std::int64_t loss_samples_ = 0;
   double throughput_ = 0.0;
   std::chrono::steady_clock::time_point last_{};
 };
@@ -100,7 +115,7 @@ std::vector<std::string> split_list(const std::string& text) {
 
 int run_train(const Args& args) {
   check_options(args, {"--out", "--resume", "--init", "--freeze", "--epochs", "--device", "--limit",
-                       "--stop-after", "--spec", "--cuda-graphs"});
+                       "--dev-size", "--stop-after", "--spec", "--cuda-graphs"});
   const std::string graphs_option = option(args, "--cuda-graphs", "on");
   if (graphs_option != "on" && graphs_option != "off") {
     throw UsageError{"--cuda-graphs takes on or off, not '" + graphs_option + "'"};
@@ -130,13 +145,28 @@ int run_train(const Args& args) {
     throw UsageError{e.what()};
   }
   const std::int64_t epochs_override = option_integer(args, "--epochs", -1, 0);
-  if (epochs_override >= 0) spec.epochs = epochs_override;
+  if (epochs_override >= 0) {
+    spec.epochs = epochs_override;
+    // A schedule whose horizon is the run's length follows it. It is fixed when the run starts:
+    // a resume reads it from spec.json, so replayed steps keep their learning rates.
+    if (resume.empty() && spec.horizon_follows_epochs &&
+        spec.schedule.kind == LrSchedule::Kind::kCosine) {
+      spec.schedule.cosine_epochs = std::max<std::int64_t>(1, spec.epochs);
+    }
+  }
   const std::string device_override = option(args, "--device", "");
   if (!device_override.empty()) spec.device = device_override;
   const std::int64_t limit = option_integer(args, "--limit", -1, 0);
   if (limit >= 0) {
     if (!resume.empty()) throw UsageError{"--limit cannot change the data of a run being resumed"};
     spec.data.limit = limit;
+  }
+  const std::int64_t dev_size = option_integer(args, "--dev-size", -1, 0);
+  if (dev_size >= 0) {
+    if (!resume.empty()) {
+      throw UsageError{"--dev-size cannot change the data of a run being resumed"};
+    }
+    spec.data.dev_size = dev_size;
   }
   const std::int64_t stop_after = option_integer(args, "--stop-after", 0, 1);
   // A run killed before its first checkpoint has none: resuming it starts it from the beginning
@@ -180,16 +210,22 @@ int run_train(const Args& args) {
   }
 
   std::printf("loading data (%s)\n", spec.data.format.c_str());
-  const DataSplits data = load_data(spec.data, spec.seed, /*with_test=*/false);
+  const DataSplits data = load_data(spec.data, spec.seed, /*with_test=*/false, spec.task);
   SequentialModel model;
   try {
     model = build_model(spec, data.features, spec.batch_size);
   } catch (const SpecError& e) {
     throw UsageError{spec_source + ": " + e.what()};
   }
-  if (data.classes > model.classes) {
+  if (spec.task == Task::kClassification && data.classes > model.classes) {
     throw UsageError{spec_source + ": the last layer has " + std::to_string(model.classes) +
                      " outputs, but the labels go up to " + std::to_string(data.classes - 1)};
+  }
+  if (spec.task != Task::kClassification && data.classes != model.classes) {
+    throw UsageError{spec_source + ": the last layer has " + std::to_string(model.classes) +
+                     " outputs, but the data has " + std::to_string(data.classes) + " " +
+                     (spec.task == Task::kMultiLabel ? "labels" : "targets") + " per row (a " +
+                     task_name(spec.task) + " model has one output for each)"};
   }
   check_labels(data.dev, model.classes, "dev split");
   std::string device_note;
@@ -221,11 +257,17 @@ int run_train(const Args& args) {
   train.cuda_graphs = graphs_option == "on";
   Trainer trainer(model.graph, model.loss, optimizer, train);
   trainer.set_position(position);
-  SplitSource train_source(data.train, norm, model.input, model.labels);
+  SplitSource train_source(data.train, norm, model.input, model.labels, model.mask);
 
   // Every input is checked: the run directory is written now, all at once.
-  const std::string metrics_header =
-      "epoch,train_loss,train_accuracy,dev_loss,dev_accuracy,lr,seconds,samples_per_second\n";
+  std::string metrics_header = "epoch";
+  for (const char* split : {"train", "dev"}) {
+    metrics_header += std::string(",") + split + "_loss";
+    for (const std::string& name : headline_names(spec.task)) {
+      metrics_header += std::string(",") + split + "_" + name;
+    }
+  }
+  metrics_header += ",lr,seconds,samples_per_second\n";
   if (resume.empty()) {
     create_run_directory(run_dir, {{"spec.json", model_spec_json(spec)},
                                    {"metrics.csv", metrics_header},
@@ -255,10 +297,13 @@ int run_train(const Args& args) {
   RunLog metrics(run_dir + "/metrics.csv");
 
   std::printf(
-      "training on %s (%s): %lld training rows, %lld dev rows, %lld features, %lld classes\n",
-      device.str().c_str(), device_note.c_str(), static_cast<long long>(data.train.rows()),
-      static_cast<long long>(data.dev.rows()), static_cast<long long>(data.features),
-      static_cast<long long>(model.classes));
+      "training on %s (%s): %s, %lld training rows, %lld dev rows, %lld features, %lld %s\n",
+      device.str().c_str(), device_note.c_str(), task_name(spec.task),
+      static_cast<long long>(data.train.rows()), static_cast<long long>(data.dev.rows()),
+      static_cast<long long>(data.features), static_cast<long long>(model.classes),
+      spec.task == Task::kClassification ? "classes"
+      : spec.task == Task::kMultiLabel   ? "labels"
+                                         : "targets");
   if (position.epoch > 0 || position.batch > 0) {
     std::printf("resuming at epoch %lld, batch %lld\n", static_cast<long long>(position.epoch + 1),
                 static_cast<long long>(position.batch));
@@ -287,7 +332,7 @@ int run_train(const Args& args) {
         line, sizeof line,
         "{\"step\": %lld, \"epoch\": %lld, \"batch\": %lld, \"loss\": %.9g, \"grad_norm\": %.9g, "
         "\"lr\": %.9g, \"samples_per_second\": %.6g}\n",
-        static_cast<long long>(s.step), static_cast<long long>(s.epoch),
+        static_cast<long long>(s.step), static_cast<long long>(s.epoch + 1),
         static_cast<long long>(s.batch), s.loss, s.grad_norm, s.lr, s.samples_per_second);
     steps.append(line);
     progress.step(s, spec.epochs);
@@ -296,7 +341,7 @@ int run_train(const Args& args) {
       std::printf("epoch %lld/%lld step %lld/%lld loss %.4f %.0f samples/s\n",
                   static_cast<long long>(s.epoch + 1), static_cast<long long>(spec.epochs),
                   static_cast<long long>(s.batch + 1), static_cast<long long>(s.batches_per_epoch),
-                  s.loss, s.samples_per_second);
+                  progress.mean_loss(), s.samples_per_second);
       std::fflush(stdout);
     }
     if (g_interrupted) trainer.request_stop();
@@ -311,18 +356,29 @@ int run_train(const Args& args) {
     const SplitResult dev =
         evaluate_split(trainer.executor(), model, data.dev, norm, spec.batch_size);
     progress.end_line();
-    std::printf(
-        "epoch %lld/%lld  train loss %.4f acc %.4f  dev loss %.4f acc %.4f  lr %.3g  %.1f s  %.0f "
-        "samples/s\n",
-        static_cast<long long>(e.epoch + 1), static_cast<long long>(spec.epochs), e.loss,
-        train_eval.confusion.accuracy(), dev.loss, dev.confusion.accuracy(),
-        optimizer.lr("weights"), e.seconds, e.samples_per_second);
+    std::string text, row = std::to_string(e.epoch + 1);
+    char field[64];
+    auto add = [&](const char* split, double loss, const SplitResult& r) {
+      std::snprintf(field, sizeof field, "  %s loss %.4f", split, loss);
+      text += field;
+      std::snprintf(field, sizeof field, ",%.6f", loss);
+      row += field;
+      for (const auto& [name, value] : r.headline()) {
+        std::snprintf(field, sizeof field, " %s %.4f", name.c_str(), value);
+        text += field;
+        std::snprintf(field, sizeof field, ",%.6f", value);
+        row += field;
+      }
+    };
+    add("train", e.loss, train_eval);
+    add("dev", dev.loss, dev);
+    std::printf("epoch %lld/%lld %s  lr %.3g  %.1f s  %.0f samples/s\n",
+                static_cast<long long>(e.epoch + 1), static_cast<long long>(spec.epochs),
+                text.c_str(), optimizer.lr("weights"), e.seconds, e.samples_per_second);
     std::fflush(stdout);
-    char row[256];
-    std::snprintf(row, sizeof row, "%lld,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f,%.1f\n",
-                  static_cast<long long>(e.epoch + 1), e.loss, train_eval.confusion.accuracy(),
-                  dev.loss, dev.confusion.accuracy(), optimizer.lr("weights"), e.seconds,
+    std::snprintf(field, sizeof field, ",%.6g,%.3f,%.1f\n", optimizer.lr("weights"), e.seconds,
                   e.samples_per_second);
+    row += field;
     metrics.append(row);
     save();
   };

@@ -14,6 +14,7 @@ MYELIN_PACKAGES=(
   libgtest-dev libbenchmark-dev
   libboost-context-dev    # the fibers of the emulated CUDA device's threads
   dataset-fashion-mnist   # the real data of the main job and of its tests
+  python3-numpy           # the tests' data derived from it, and the README's loading snippet
 )
 
 # What tools/fuzz adds: clang with libFuzzer and its sanitizer runtimes, and clang's OpenMP.

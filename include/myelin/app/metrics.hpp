@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -40,6 +41,53 @@ class MYELIN_API ConfusionMatrix {
  private:
   std::int64_t classes_;
   std::vector<std::int64_t> counts_;  // [truth][predicted]
+};
+
+// Multi-label metrics from logits [N, K] and labels [N, K] (0, 1 or NaN: missing, left out of
+// every figure). A label is predicted present when its probability is at least 0.5 (logit >= 0).
+struct LabelScores {
+  std::int64_t observed = 0;                                       // rows where the label is known
+  std::int64_t positives = 0;                                      // of those, rows where it is 1
+  double accuracy = 0.0, precision = 0.0, recall = 0.0, f1 = 0.0;  // 0 when undefined
+  double roc_auc = 0.0;  // NaN when the label has only one class among the observed rows
+  double loss = 0.0;     // mean BCE over the observed rows
+};
+class MYELIN_API MultiLabelMetrics {
+ public:
+  MultiLabelMetrics(const Tensor& logits, const Tensor& labels);
+  const std::vector<LabelScores>& labels() const { return labels_; }
+  // Unweighted means over the labels (ROC AUC over the labels where it is defined).
+  LabelScores macro() const;
+  // The mean BCE over every observed entry (the training loss's definition).
+  double loss() const { return loss_; }
+  // 1 - macro accuracy: the mean share of wrong label decisions.
+  double error() const { return 1.0 - macro().accuracy; }
+  std::string report(const std::vector<std::string>& label_names = {}) const;
+
+ private:
+  std::vector<LabelScores> labels_;
+  double loss_ = 0.0;
+};
+
+// Regression metrics from predictions [N, K] and targets [N, K]. R² = 1 - SS_res / SS_tot with
+// the split's own target mean (NaN for a constant target); overall: MSE, RMSE and MAE over every
+// entry, R² the mean of the targets' (scikit-learn's uniform average).
+struct TargetScores {
+  double mse = 0.0, rmse = 0.0, mae = 0.0, r2 = 0.0;
+};
+class MYELIN_API RegressionMetrics {
+ public:
+  RegressionMetrics(const Tensor& predictions, const Tensor& targets);
+  const std::vector<TargetScores>& targets() const { return targets_; }
+  const TargetScores& overall() const { return overall_; }
+  std::int64_t rows() const { return rows_; }
+  double error() const { return overall_.rmse; }  // in the targets' units
+  std::string report(const std::vector<std::string>& target_names = {}) const;
+
+ private:
+  std::vector<TargetScores> targets_;
+  TargetScores overall_;
+  std::int64_t rows_ = 0;
 };
 
 // Bias and variance from training and dev error and, when known, a baseline (human-level or a

@@ -42,18 +42,35 @@ struct LayerSpec {
 // The layer types a spec accepts besides "linear", in op-table order.
 MYELIN_API std::vector<std::string> spec_layer_ops();
 
+// What a model learns, which fixes its loss, its labels and its metrics:
+//   classification  softmax cross-entropy; one class index per row (labels [N])
+//   multi_label     one sigmoid output per label, BCE with logits; labels [N, K] of 0 or 1, NaN
+//                   (an empty CSV cell) where a label is missing: masked out of loss and metrics
+//   regression      mean squared error; targets [N, K] of finite numbers
+enum class Task { kClassification, kMultiLabel, kRegression };
+MYELIN_API const char* task_name(Task task);
+
+// A CSV column: by its header name, or by index (negative counts from the end) when name is
+// empty.
+struct ColumnRef {
+  std::string name;
+  std::int64_t index = 0;
+};
+
 struct DataSpec {
   std::string format = "idx";  // idx, npy or csv
   // idx and npy: feature and label files; csv: one file per split, labels in label_column.
   std::string train_features, train_labels, test_features, test_labels;
   std::string train_csv, test_csv;
-  std::int64_t label_column = -1;  // csv: negative counts from the end
-  std::int64_t dev_size = 5000;    // rows carved from the training file for the dev split
-  std::int64_t limit = 0;          // use only the first `limit` training rows (0: all)
-  bool normalize = true;           // per-feature standardisation, statistics of the train split
+  std::int64_t label_column = -1;        // csv: negative counts from the end
+  std::vector<ColumnRef> label_columns;  // csv: the label (or target) columns, in output order
+  std::int64_t dev_size = 5000;          // rows carved from the training file for the dev split
+  std::int64_t limit = 0;                // use only the first `limit` training rows (0: all)
+  bool normalize = true;  // per-feature standardisation, statistics of the train split
 };
 
 struct ModelSpec {
+  Task task = Task::kClassification;
   std::vector<LayerSpec> layers;
   OptimizerOptions optimizer = OptimizerOptions::adam();
   LrSchedule schedule;
@@ -64,6 +81,9 @@ struct ModelSpec {
   std::uint64_t seed = 0;
   std::string device = "auto";  // auto (a GPU when one is usable), cpu, cuda, cuda:N
   DataSpec data;
+  // Set by the reader when the schedule's horizon is the run's length (a cosine schedule whose
+  // "epochs" the spec leaves out): an --epochs override then moves it too. Not a spec field.
+  bool horizon_follows_epochs = false;
 };
 
 // Parses a spec; `source` (a file name) prefixes every error message.
@@ -87,11 +107,14 @@ MYELIN_API ModelSpec default_model_spec();
 // PyTorch's state_dict of the equivalent nn.Sequential ("0.weight", "1.running_mean", ...).
 struct MYELIN_API SequentialModel {
   Graph graph;
+  Task task = Task::kClassification;
   Value input;   // [batch, features] float32
-  Value labels;  // [batch] int64
+  Value labels;  // classification: [batch] int64; otherwise [batch, classes] float32 targets
+  Value mask;    // multi_label: [batch, classes] float32, 1 where the label is observed
   Value logits;  // [batch, classes]
-  Value loss;    // softmax cross-entropy
+  Value loss;    // the task's loss
   std::int64_t features = 0;
+  // The last layer's width: classes, labels (multi_label) or targets (regression).
   std::int64_t classes = 0;
   // The state_dict entries in PyTorch's order: per layer weight, bias, then batch norm's
   // running_mean, running_var and num_batches_tracked.
@@ -107,7 +130,8 @@ struct MYELIN_API SequentialModel {
 MYELIN_API TrainOptions train_options(const ModelSpec& spec, Device device = Device::cpu());
 
 // Builds the spec for inputs of `features` columns; the last linear layer's width is the number
-// of classes. Throws SpecError when the layers do not chain or end in a linear layer.
+// of classes (or labels, or targets), and the loss is the task's. Throws SpecError when the layers
+// do not chain or end in a linear layer.
 MYELIN_API SequentialModel build_model(const ModelSpec& spec, std::int64_t features,
                                        std::int64_t batch_size);
 
