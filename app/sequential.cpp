@@ -1,5 +1,7 @@
 // Specs as models: the layer types a spec may use, the default model, and building a spec's
 // stack of layers into a graph named as PyTorch's nn.Sequential.
+#include <cstdio>
+
 #include "myelin/app/spec.hpp"
 #include "myelin/error.hpp"
 #include "myelin/op.hpp"
@@ -108,6 +110,26 @@ SequentialModel build_model(const ModelSpec& spec, std::int64_t features, std::i
   }
   m.logits = h;
   m.classes = width;
+  for (std::int64_t layer : spec.freeze) {
+    if (layer < 0 || layer >= static_cast<std::int64_t>(spec.layers.size())) {
+      throw SpecError("freeze: layer " + std::to_string(layer) + " does not exist (the model has " +
+                      std::to_string(spec.layers.size()) + " layers)");
+    }
+    const LayerSpec& l = spec.layers[static_cast<std::size_t>(layer)];
+    if (l.type != "linear" && l.type != "batch_norm") {
+      throw SpecError("freeze: layer " + std::to_string(layer) + " (" + l.type +
+                      ") has no parameters to freeze");
+    }
+    g.freeze_prefix(std::to_string(layer) + ".");
+    if (l.type == "batch_norm" && spec.frozen_batch_norm == "eval") {
+      g.set_eval_mode(std::to_string(layer), true);
+    }
+  }
+  bool trainable = false;
+  for (Value p : g.parameters()) trainable = trainable || !g.info(p).frozen;
+  if (!trainable) {
+    throw SpecError("freeze: every layer with parameters is frozen, so nothing would train");
+  }
   switch (spec.task) {
     case Task::kClassification:
       m.labels = g.input("y", Shape{batch_size}, DType::kInt64);
@@ -124,6 +146,49 @@ SequentialModel build_model(const ModelSpec& spec, std::int64_t features, std::i
       break;
   }
   return m;
+}
+
+std::string model_summary(const ModelSpec& spec, const SequentialModel& model) {
+  const Graph& g = model.graph;
+  std::string out;
+  char line[160];
+  std::snprintf(line, sizeof line, "%-6s %-12s %-14s %12s  %s\n", "layer", "type", "output",
+                "parameters", "");
+  out += line;
+  std::int64_t total = 0, trainable = 0;
+  for (std::size_t i = 0; i < spec.layers.size(); ++i) {
+    const std::string name = std::to_string(i);
+    Shape shape;
+    for (const Node& n : g.nodes()) {
+      if (n.name == name && !n.outputs.empty()) shape = g.shape(n.outputs[0]);
+    }
+    std::int64_t count = 0;
+    bool frozen = false;
+    for (Value p : g.parameters()) {
+      if (g.name(p).rfind(name + ".", 0) != 0) continue;
+      count += g.shape(p).numel();
+      frozen = frozen || g.info(p).frozen;
+    }
+    total += count;
+    if (!frozen) trainable += count;
+    std::string note;
+    if (frozen) note = "frozen";
+    for (const Node& n : g.nodes()) {
+      if (n.name == name && n.eval_mode) note += ", eval mode (running statistics kept)";
+    }
+    std::snprintf(line, sizeof line, "%-6s %-12s %-14s %12lld  %s\n", name.c_str(),
+                  spec.layers[i].type.c_str(), shape.str().c_str(), static_cast<long long>(count),
+                  note.c_str());
+    out += line;
+  }
+  std::snprintf(line, sizeof line, "%s; %lld parameters: %lld trainable, %lld frozen; loss: %s\n",
+                task_name(spec.task), static_cast<long long>(total),
+                static_cast<long long>(trainable), static_cast<long long>(total - trainable),
+                spec.task == Task::kClassification ? "softmax cross-entropy"
+                : spec.task == Task::kMultiLabel   ? "BCE with logits, missing labels masked"
+                                                   : "mean squared error");
+  out += line;
+  return out;
 }
 
 }  // namespace myelin

@@ -518,7 +518,7 @@ ModelSpec parse_model_spec(const std::string& text, const std::string& source) {
   }
   const Fields f(root, "", source,
                  {"task", "layers", "optimizer", "schedule", "clip_norm", "clip_value",
-                  "batch_size", "epochs", "seed", "device", "data"});
+                  "batch_size", "epochs", "seed", "device", "data", "freeze", "frozen_batch_norm"});
   ModelSpec spec = default_model_spec();
   const std::string task =
       f.text("task", "classification", {"classification", "multi_label", "regression"});
@@ -557,6 +557,19 @@ ModelSpec parse_model_spec(const std::string& text, const std::string& source) {
                                                      spec.horizon_follows_epochs)
                                     : LrSchedule::cosine(std::max<std::int64_t>(1, spec.epochs));
   if (f.has("data")) spec.data = parse_data(f.at("data"), source);
+  if (f.has("freeze")) {
+    const Json& v = f.at("freeze");
+    if (!v.is_array()) f.error("freeze", "expected a list of layer indices, got ", v.dump());
+    for (const Json& item : v) {
+      if (!item.is_number_integer() || item.get<std::int64_t>() < 0 ||
+          item.get<std::int64_t>() >= static_cast<std::int64_t>(spec.layers.size())) {
+        f.error("freeze", "expected layer indices in [0, ", spec.layers.size(), "), got ",
+                item.dump());
+      }
+      spec.freeze.push_back(item.get<std::int64_t>());
+    }
+  }
+  spec.frozen_batch_norm = f.text("frozen_batch_norm", "eval", {"eval", "train"});
   // Layer sizes must chain: a linear layer's declared input must be the previous width.
   std::int64_t width = 0;  // unknown until the first linear layer
   bool has_linear = false;

@@ -185,7 +185,9 @@ std::string model_spec_json(const ModelSpec& spec) {
                      {"epochs", spec.epochs},
                      {"seed", spec.seed},
                      {"device", spec.device},
-                     {"data", data}};
+                     {"data", data},
+                     {"freeze", spec.freeze},
+                     {"frozen_batch_norm", spec.frozen_batch_norm}};
   return root.dump(2) + "\n";
 }
 

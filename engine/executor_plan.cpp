@@ -407,7 +407,7 @@ OpContext Executor::Impl::make_context(int node_index, Mode mode, std::uint64_t 
   ctx.op_name = &node.op->name;
   ctx.attrs = &node.attrs;
   ctx.node_id = node.id;
-  ctx.mode = mode;
+  ctx.mode = node.eval_mode ? Mode::kEval : mode;
   ctx.step = step;
   ctx.seed = seed;
   ctx.device = runtime->context();

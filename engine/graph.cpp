@@ -450,6 +450,18 @@ int Graph::freeze_prefix(const std::string& prefix) {
   return count;
 }
 
+void Graph::set_eval_mode(const std::string& node_name, bool eval_mode) {
+  for (Node& n : nodes_) {
+    if (n.name == node_name) {
+      n.eval_mode = eval_mode;
+      return;
+    }
+  }
+  std::vector<std::string> names;
+  for (const Node& n : nodes_) names.push_back(n.name);
+  fail("set_eval_mode: no node is named '", node_name, "'", did_you_mean(node_name, names));
+}
+
 std::string Graph::str() const {
   std::ostringstream out;
   for (const ValueInfo& v : values_) {
@@ -464,6 +476,7 @@ std::string Graph::str() const {
     }
     out << ')';
     if (!n.attrs.items().empty()) out << " {" << n.attrs.str() << '}';
+    if (n.eval_mode) out << " (eval mode)";
     for (Value o : n.outputs) out << " -> " << shape(o).str();
     out << '\n';
   }

@@ -20,7 +20,9 @@ struct TrainingRun {
 // turns that noise into updates of 1e-3..1e-2 whose sign depends on the summation order: on the
 // CPU moving one input by an ulp moves fc1.bias by 4e-3 and the running mean by 1e-3. Such a
 // model is repeatable on one device, bit for bit, but not comparable across devices.
-TrainingRun train(Device device, int steps, const OptimizerOptions& rule, bool bias_before_norm) {
+// `frozen_body`: fc1 and bn are frozen and bn runs in eval mode (transfer learning's frozen body).
+TrainingRun train(Device device, int steps, const OptimizerOptions& rule, bool bias_before_norm,
+                  bool frozen_body = false) {
   const Dataset data = make_spirals(128, 2, 1.0, 0.05, 3);
   Graph g(11);
   const Value x = g.input("x", Shape{256, 2});
@@ -30,6 +32,14 @@ TrainingRun train(Device device, int steps, const OptimizerOptions& rule, bool b
   h = g.dropout(h, 0.1, "drop");
   h = g.tanh(g.linear_layer(h, 64, {}, "fc2"));
   const Value loss = g.softmax_cross_entropy(g.linear_layer(h, 2, {}, "fc3"), y);
+  if (frozen_body) {
+    g.freeze_prefix("fc1.");
+    g.freeze_prefix("bn.");
+    g.set_eval_mode("bn", true);
+    // Running statistics as a trained body has them, not the initial 0 and 1.
+    g.tensor(g.find("bn.running_mean")).fill(0.25);
+    g.tensor(g.find("bn.running_var")).fill(2.0);
+  }
   ExecutorOptions options;
   options.device = device;
   Executor e(g, options);
@@ -74,6 +84,26 @@ TEST(CudaTraining, TenStepsMatchTheCpuPath) {
     EXPECT_LT(diff, 1e-5 * std::max(scale, 1.0)) << cpu.weights[k].first;
     std::cout << "cuda-vs-cpu training " << cpu.weights[k].first << ": max difference " << diff
               << " (scale " << scale << ")\n";
+  }
+}
+
+// Transfer learning's frozen body: the batch norm of frozen layers normalises with its running
+// statistics and keeps them, on the GPU as on the CPU, bit for bit.
+TEST(CudaTraining, AFrozenBatchNormKeepsItsStatisticsAndMatchesTheCpu) {
+  MYELIN_REQUIRE_GPU();
+  const OptimizerOptions rule = OptimizerOptions::momentum_sgd(0.1, 0.9);
+  const TrainingRun initial = train(Device::cpu(), 0, rule, true, true);
+  const TrainingRun cpu = train(Device::cpu(), 10, rule, true, true);
+  const TrainingRun gpu = train(Device::cuda(0), 10, rule, true, true);
+  for (std::size_t s = 0; s < cpu.losses.size(); ++s) {
+    EXPECT_NEAR(gpu.losses[s], cpu.losses[s], 1e-5 * std::abs(cpu.losses[s])) << "step " << s;
+  }
+  for (std::size_t k = 0; k < initial.weights.size(); ++k) {
+    const std::string& name = initial.weights[k].first;
+    const bool body = name.rfind("fc1.", 0) == 0 || name.rfind("bn.", 0) == 0;
+    for (const TrainingRun* run : {&cpu, &gpu}) {
+      EXPECT_EQ(bitwise_equal(run->weights[k].second, initial.weights[k].second), body) << name;
+    }
   }
 }
 

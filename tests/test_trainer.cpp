@@ -74,6 +74,48 @@ TEST(Trainer, BatchesPartialBatchesAndCallbacks) {
   }
 }
 
+// Transfer learning's frozen body: a frozen batch norm in eval mode uses and keeps its running
+// statistics (num_batches_tracked too), and its eval-mode backward is the true gradient.
+TEST(Trainer, AFrozenBatchNormInEvalModeKeepsItsStatisticsBitForBit) {
+  Model m;
+  m.g.tensor(m.g.find("bn.running_mean")).fill(0.5);
+  m.g.tensor(m.g.find("bn.running_var")).fill(3.0);
+  m.g.freeze_prefix("fc1.");
+  m.g.freeze_prefix("bn.");
+  m.g.set_eval_mode("bn", true);
+  EXPECT_NE(m.g.str().find("(eval mode)"), std::string::npos);
+  std::vector<std::pair<std::string, Tensor>> before;
+  for (Value v : m.g.parameters()) before.emplace_back(m.g.name(v), m.g.tensor(v).clone());
+  for (Value v : m.g.buffers()) before.emplace_back(m.g.name(v), m.g.tensor(v).clone());
+  Optimizer opt(OptimizerOptions::adam(0.01));
+  TrainOptions options;
+  options.batch_size = 32;
+  options.epochs = 2;
+  Trainer t(m.g, m.loss, opt, options);
+  t.fit(m.feeds());
+  for (const auto& [name, tensor] : before) {
+    const bool body = name.rfind("fc1.", 0) == 0 || name.rfind("bn.", 0) == 0;
+    EXPECT_EQ(bitwise_equal(m.g.tensor(m.g.find(name)), tensor), body) << name;
+  }
+  EXPECT_THROW(m.g.set_eval_mode("nb", true), Error);
+
+  // The eval-mode backward against central differences, with the body trainable.
+  Graph g(3);
+  const Value x = g.input("x", Shape{6, 3});
+  const Value y = g.input("y", Shape{6}, DType::kInt64);
+  const Value h = g.tanh(g.batch_norm_layer(g.linear_layer(x, 4, {}, "fc1"), {}, "bn"));
+  const Value loss = g.softmax_cross_entropy(g.linear_layer(h, 2, {}, "fc2"), y);
+  g.tensor(g.find("bn.running_mean")).fill(0.1);
+  g.tensor(g.find("bn.running_var")).fill(0.7);
+  g.set_eval_mode("bn", true);
+  const Tensor xs = Tensor::from_vector<float>(
+      Shape{6, 3}, {0.1f, -0.4f, 0.9f, 1.2f, 0.3f, -0.8f, -0.5f, 0.7f, 0.2f, 0.6f, -1.1f, 0.4f,
+                    -0.2f, 0.8f, -0.6f, 1.0f, 0.05f, -0.3f});
+  const Tensor ys = Tensor::from_vector<std::int64_t>(Shape{6}, {0, 1, 1, 0, 1, 0});
+  const GradcheckReport report = gradcheck(g, loss, {{x, xs}, {y, ys}});
+  EXPECT_LT(report.worst_error(), 1e-6) << report.str();
+}
+
 TEST(Trainer, ShufflingIsAPureFunctionOfSeedAndEpoch) {
   Model m;
   Optimizer opt(OptimizerOptions::sgd());

@@ -71,6 +71,10 @@ struct Node {
   std::vector<Value> state;
   std::vector<Value> outputs;
   std::uint32_t id = 0;  // stable_id(name)
+  // Runs as in eval mode even while the graph trains, forward and backward: a frozen layer's
+  // batch norm normalises with its running statistics and keeps them (as module.eval() in
+  // PyTorch). Set with Graph::set_eval_mode.
+  bool eval_mode = false;
 };
 
 // A model graph. Shapes are inferred as nodes are added; a mismatch throws myelin::Error naming
@@ -160,6 +164,8 @@ class MYELIN_API Graph {
   void set_group(Value param, const std::string& group);
   // Freezes every parameter whose name starts with `prefix` (e.g. a layer's name + ".").
   int freeze_prefix(const std::string& prefix);
+  // Makes the node of that name run in eval mode when the graph trains (see Node::eval_mode).
+  void set_eval_mode(const std::string& node_name, bool eval_mode);
 
   // A readable listing of values and nodes.
   std::string str() const;

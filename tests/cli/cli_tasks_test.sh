@@ -16,6 +16,15 @@ python=/usr/bin/python3  # Debian's, with python3-numpy
 
 # The value of "test NAME X" in an eval report.
 metric() { sed -n "s/^test $1 //p" "$2"; }
+refuses() {  # refuses NAME CODE TEXT COMMAND...
+  local name=$1 code=$2 text=$3
+  shift 3
+  "$@" >"$name.out" 2>"$name.err"
+  local got=$?
+  check "$name: exit $code (got $got)" test "$got" -eq "$code"
+  check "$name: names the problem ($text)" grep -qF -- "$text" "$name.err"
+  cat "$name.err"
+}
 at_least() { "$python" -c "import sys; sys.exit(0 if float('$1') >= float('$2') else 1)"; }
 
 # --- multi-label with ~20% of the labels missing ----------------------------------------------
@@ -103,16 +112,82 @@ check "predict: probabilities sum to 1" "$python" -c "
 import numpy as np; p = np.load('probs.npy'); assert p.shape == (10000, 10) and np.allclose(p.sum(1), 1, atol=1e-5)"
 cat pred.log
 
+# --- transfer learning: a new 3-class head on a frozen body trained on other classes -----------
+cat >base.json <<'JSON'
+{"layers": [{"type": "linear", "out": 128}, {"type": "batch_norm"}, {"type": "relu"},
+            {"type": "linear", "out": 5}],
+ "epochs": 3, "batch_size": 64,
+ "data": {"format": "npy", "train_features": "base_train_x.npy", "train_labels": "base_train_y.npy",
+          "test_features": "base_test_x.npy", "test_labels": "base_test_y.npy", "dev_size": 500}}
+JSON
+sed 's/"out": 5}/"out": 3}/; s/base_/new_/g; s/"epochs": 3/"epochs": 8, "optimizer": {"type": "adam", "lr": 0.01}/' \
+  base.json >new.json
+"$myelin" train --spec base.json --out base >base.log 2>&1
+check "transfer: the base model trains" test $? -eq 0
+"$myelin" train --spec new.json --out transfer --init base/model.safetensors --reinit 3 --freeze 0,1 >transfer.log 2>&1
+check "transfer: trains" test $? -eq 0
+check "transfer: lists what it loaded" \
+  grep -q "loaded 7 tensors: 0.weight 0.bias 1.weight 1.bias 1.running_mean 1.running_var 1.num_batches_tracked" transfer.log
+check "transfer: the new head starts fresh" grep -q "3.weight starts from the spec's initialiser (layer 3 starts fresh)" transfer.log
+check "transfer: the checkpoint's normalisation" grep -q "normalisation: the checkpoint's" transfer.log
+check "transfer: the summary counts trainable and frozen parameters" \
+  grep -q "101123 parameters: 387 trainable, 100736 frozen" transfer.log
+body() { checkpoint_contents "$1" | grep '^[01]\.'; }
+check "transfer: frozen tensors and statistics bit-identical" test "$(body base/model.safetensors)" = "$(body transfer/model.safetensors)"
+check "transfer: the frozen body is all there" test "$(body transfer/model.safetensors | wc -l)" -eq 7
+check "transfer: spec.json keeps what is frozen" grep -q '"freeze": \[' transfer/spec.json
+"$myelin" eval transfer >transfer.eval 2>&1
+accuracy=$(metric accuracy transfer.eval)
+# The head trained: an untrained one would be right a third of the time.
+check "transfer: test accuracy $accuracy >= 0.85 on the new classes" at_least "$accuracy" 0.85
+"$myelin" inspect transfer/model.safetensors >inspect.out 2>&1
+check "inspect shows the model summary" grep -q "frozen, eval mode (running statistics kept)" inspect.out
+# Without --reinit the head of another shape starts fresh too, and says why.
+"$myelin" train --spec new.json --out transfer2 --init base/model.safetensors --freeze 0,1 \
+  --frozen-batch-norm train --epochs 1 >transfer2.log 2>&1
+check "transfer: a head of another shape starts fresh" \
+  grep -q "3.weight starts from the spec's initialiser (float32 \[5, 128\] in the file, float32 \[3, 128\] in the model)" transfer2.log
+check "transfer: --frozen-batch-norm train updates the statistics" \
+  not grep -q "$(checkpoint_contents base/model.safetensors | grep '^1.running_mean')" <("$myelin" inspect transfer2/model.safetensors)
+# A checkpoint without metadata (as PyTorch writes them) gets normalisation fitted here.
+"$python" - base/model.safetensors plain.safetensors <<'PY'
+import json, struct, sys
+data = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", data[:8])[0]
+header = json.loads(data[8:8 + n])
+header.pop("__metadata__")
+text = json.dumps(header).encode()
+text += b" " * (-len(text) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(text)) + text + data[8 + n:])
+PY
+"$myelin" eval base >base.eval 2>&1
+"$myelin" eval base --checkpoint plain.safetensors >plain.eval 2>&1
+check "eval of a checkpoint without normalisation" test $? -eq 0
+check "eval: normalisation fitted, with a message" grep -q "fitted on the training split" plain.eval
+check "eval: the same accuracy as with the run's own statistics" \
+  test "$(metric accuracy plain.eval)" = "$(metric accuracy base.eval)"
+"$myelin" train --spec new.json --out transfer3 --init plain.safetensors --reinit 3 --freeze 0,1 --epochs 1 >transfer3.log 2>&1
+check "transfer: a checkpoint without normalisation" test $? -eq 0
+check "transfer: normalisation fitted, with a message" grep -q "plain.safetensors has none (a checkpoint written by PyTorch?), so it is fitted on this training split" transfer3.log
+"$myelin" train --spec new.json --out transfer4 --init base/model.safetensors --reinit 3 --refit-normalization on --epochs 1 >transfer4.log 2>&1
+check "transfer: --refit-normalization on" grep -q "refitted on this training split" transfer4.log
+refuses nothing_trainable 2 "every layer with parameters is frozen, so nothing would train" \
+  "$myelin" train --spec new.json --out out-frozen --init base/model.safetensors --freeze 0,1,3
+refuses freeze_relu 2 "freeze: layer 2 (relu) has no parameters to freeze" \
+  "$myelin" train --spec new.json --out out-relu --freeze 2
+refuses reinit_alone 2 "--reinit and --refit-normalization go with --init" \
+  "$myelin" train --spec new.json --out out-reinit --reinit 3
+"$python" -c "
+import json, struct
+text = json.dumps({'w': {'dtype': 'F32', 'shape': [1], 'data_offsets': [0, 4]}}).encode()
+text += b' ' * (-len(text) % 8)
+open('other.safetensors', 'wb').write(struct.pack('<Q', len(text)) + text + struct.pack('<f', 1.0))"
+refuses init_nothing 1 "no tensor matches the model's by name, shape and type" \
+  "$myelin" train --spec new.json --out out-nothing --init other.safetensors
+refuses resume_freeze 2 "--freeze starts a run: a resumed run keeps its own" \
+  "$myelin" train --resume transfer --freeze 0
+
 # --- bad input of the tasks: exit 2 or 1, one line naming the problem ------------------------
-refuses() {  # refuses NAME CODE TEXT COMMAND...
-  local name=$1 code=$2 text=$3
-  shift 3
-  "$@" >"$name.out" 2>"$name.err"
-  local got=$?
-  check "$name: exit $code (got $got)" test "$got" -eq "$code"
-  check "$name: names the problem ($text)" grep -qF -- "$text" "$name.err"
-  cat "$name.err"
-}
 sed 's/"out": 4}]/"out": 3}]/' ml_npy.json >width.json
 refuses width 2 "the last layer has 3 outputs, but the data has 4 labels per row" \
   "$myelin" train --spec width.json --out out-width

@@ -8,6 +8,7 @@ empty cell in CSV): footwear (sandal, sneaker, ankle boot), top (T-shirt, pullov
 legs (trouser, dress) and bright (mean pixel above the training median).
 regression: two targets the features determine: ink (mean pixel / 255) and upper (the share of
 the ink in the upper half of the image).
+transfer: a base task (classes 0-4, labels 0-4) and a new one (classes 5-7 as labels 0-2).
 The CSV files hold 14x14 images (2x2 means), the .npy files the 28x28 originals.
 """
 import gzip
@@ -73,6 +74,10 @@ def main():
             x.reshape(len(x), -1).sum(axis=1), 1)
         write_csv(f"{out}/reg_{split}.csv", pooled(x), np.stack([ink, upper], axis=1),
                   ["ink", "upper"])
+        for name, classes in (("base", [0, 1, 2, 3, 4]), ("new", [5, 6, 7])):
+            rows = np.isin(y, classes)
+            np.save(f"{out}/{name}_{split}_x.npy", x[rows].reshape(rows.sum(), -1))
+            np.save(f"{out}/{name}_{split}_y.npy", (y[rows] - classes[0]).astype(np.int64))
 
 
 if __name__ == "__main__":

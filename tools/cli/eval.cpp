@@ -31,12 +31,7 @@ int run_eval(const Args& args) {
   const DataSplits data = load_data(spec.data, spec.seed, /*with_test=*/true, spec.task);
   SequentialModel model = build_model(spec, data.features, spec.batch_size);
   std::map<std::string, std::string> meta = load_model(checkpoint, model);
-  Normalization norm;
-  if (spec.data.normalize) {
-    auto it = meta.find("normalization");
-    if (it == meta.end()) fail(checkpoint, ": has no normalisation statistics in its metadata");
-    norm = Normalization::from_json(it->second, checkpoint);
-  }
+  const Normalization norm = checkpoint_normalization(meta, checkpoint, spec, data.train);
   if (spec.task != Task::kRegression && baseline > 1.0) {
     throw UsageError{"--baseline-error is an error rate in [0, 1] for " +
                      std::string(task_name(spec.task))};

@@ -27,6 +27,14 @@ int run_inspect(const Args& args) {
     std::printf("%s %s %s %016llx\n", name.c_str(), kTypes[static_cast<int>(t.dtype())],
                 t.shape().str().c_str(), static_cast<unsigned long long>(hash));
   }
+  // A myelin checkpoint keeps its spec: the model it holds, layer by layer.
+  const auto spec_text = file.metadata.find("spec");
+  if (spec_text != file.metadata.end()) {
+    const ModelSpec spec = parse_model_spec(spec_text->second, args[0] + " (its spec)");
+    const SequentialModel model =
+        build_model(spec, checkpoint_features(args[0], spec), spec.batch_size);
+    std::printf("\n%s", model_summary(spec, model).c_str());
+  }
   return 0;
 }
 

@@ -103,25 +103,16 @@ int run_predict(const Args& args) {
   if (!device_override.empty()) spec.device = device_override;
 
   // The model's sizes come from the checkpoint: its first weight's columns are the features.
-  const SafeTensors file = read_safetensors(checkpoint);
-  std::int64_t features = 0;
-  for (std::size_t i = 0; i < spec.layers.size() && features == 0; ++i) {
-    if (spec.layers[i].type != "linear") continue;
-    for (const auto& [name, tensor] : file.tensors) {
-      if (name == std::to_string(i) + ".weight" && tensor.shape().rank() == 2) {
-        features = tensor.shape()[1];
-      }
-    }
-  }
-  if (features == 0) fail(checkpoint, ": has no weight of the spec's first linear layer");
+  const std::int64_t features = checkpoint_features(checkpoint, spec);
   SequentialModel model = build_model(spec, features, spec.batch_size);
   const std::map<std::string, std::string> meta = load_model(checkpoint, model);
-  Normalization norm;
-  if (spec.data.normalize) {
-    const auto it = meta.find("normalization");
-    if (it == meta.end()) fail(checkpoint, ": has no normalisation statistics in its metadata");
-    norm = Normalization::from_json(it->second, checkpoint);
-  }
+  // The training split is read only when the checkpoint lacks the normalisation statistics.
+  const Normalization norm =
+      spec.data.normalize && meta.find("normalization") == meta.end()
+          ? checkpoint_normalization(
+                meta, checkpoint, spec,
+                load_data(spec.data, spec.seed, /*with_test=*/false, spec.task).train)
+          : checkpoint_normalization(meta, checkpoint, spec, Split{});
 
   Tensor x = read_inputs(input, spec, features);
   if (norm.enabled()) {

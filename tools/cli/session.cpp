@@ -2,6 +2,7 @@
 
 #include "commands.hpp"
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -117,6 +118,19 @@ SplitResult evaluate_split(Executor& executor, const SequentialModel& model, con
     result.loss = result.regression->overall().mse;
   }
   return result;
+}
+
+Normalization checkpoint_normalization(const std::map<std::string, std::string>& metadata,
+                                       const std::string& checkpoint, const ModelSpec& spec,
+                                       const Split& train) {
+  if (!spec.data.normalize) return {};
+  const auto it = metadata.find("normalization");
+  if (it != metadata.end()) return Normalization::from_json(it->second, checkpoint);
+  std::printf(
+      "%s has no normalisation statistics (a checkpoint written by PyTorch?): fitted on "
+      "the training split\n",
+      checkpoint.c_str());
+  return fit_normalization(train.features);
 }
 
 std::vector<std::string> class_names(const DataSpec& data, std::int64_t classes) {

@@ -45,6 +45,13 @@ SplitResult evaluate_split(Executor& executor, const SequentialModel& model, con
                            const Normalization& normalization, std::int64_t batch_size,
                            std::int64_t limit = 0);
 
+// The normalisation a checkpoint was trained with (none when the spec does not normalise). A
+// checkpoint without it (written by PyTorch, say) gets one fitted on the run's training split,
+// with a message on stdout.
+Normalization checkpoint_normalization(const std::map<std::string, std::string>& metadata,
+                                       const std::string& checkpoint, const ModelSpec& spec,
+                                       const Split& train);
+
 // Names of the Fashion-MNIST classes when the data is Fashion-MNIST, else empty.
 std::vector<std::string> class_names(const DataSpec& data, std::int64_t classes);
 

@@ -101,12 +101,18 @@ void check_resumable(const std::string& run_dir, const std::string& checkpoint,
   }
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
+// Layer indices given as "0,1,4".
+std::vector<std::int64_t> layer_list(const Args& args, const std::string& name) {
+  std::vector<std::int64_t> out;
+  std::stringstream in(option(args, name, ""));
   std::string item;
   while (std::getline(in, item, ',')) {
-    if (!item.empty()) out.push_back(item);
+    char* end = nullptr;
+    const long long value = std::strtoll(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || value < 0) {
+      throw UsageError{name + " takes layer indices like 0,1,4, not '" + item + "'"};
+    }
+    out.push_back(value);
   }
   return out;
 }
@@ -114,7 +120,8 @@ std::vector<std::string> split_list(const std::string& text) {
 }  // namespace
 
 int run_train(const Args& args) {
-  check_options(args, {"--out", "--resume", "--init", "--freeze", "--epochs", "--device", "--limit",
+  check_options(args, {"--out", "--resume", "--init", "--reinit", "--refit-normalization",
+                       "--freeze", "--frozen-batch-norm", "--epochs", "--device", "--limit",
                        "--dev-size", "--stop-after", "--spec", "--cuda-graphs"});
   const std::string graphs_option = option(args, "--cuda-graphs", "on");
   if (graphs_option != "on" && graphs_option != "off") {
@@ -168,6 +175,29 @@ int run_train(const Args& args) {
     }
     spec.data.dev_size = dev_size;
   }
+  // Transfer learning: what starts from another checkpoint, what starts fresh, what stays fixed.
+  const std::string init = option(args, "--init", "");
+  const std::vector<std::int64_t> reinit = layer_list(args, "--reinit");
+  const std::string refit = option(args, "--refit-normalization", "");
+  if (!refit.empty() && refit != "on" && refit != "off") {
+    throw UsageError{"--refit-normalization takes on or off, not '" + refit + "'"};
+  }
+  if (init.empty() && (!reinit.empty() || !refit.empty())) {
+    throw UsageError{
+        "--reinit and --refit-normalization go with --init (the checkpoint to start "
+        "from)"};
+  }
+  if (!resume.empty()) {
+    for (const char* name : {"--init", "--freeze", "--frozen-batch-norm"}) {
+      if (!option(args, name, "").empty()) {
+        throw UsageError{std::string(name) + " starts a run: a resumed run keeps its own (" +
+                         run_dir + "/spec.json)"};
+      }
+    }
+  }
+  if (!option(args, "--freeze", "").empty()) spec.freeze = layer_list(args, "--freeze");
+  const std::string frozen_bn = option(args, "--frozen-batch-norm", "");
+  if (!frozen_bn.empty()) spec.frozen_batch_norm = frozen_bn;
   const std::int64_t stop_after = option_integer(args, "--stop-after", 0, 1);
   // A run killed before its first checkpoint has none: resuming it starts it from the beginning
   // (its data order and masks are pure functions of the seed, so it ends as it would have).
@@ -240,14 +270,50 @@ int run_train(const Args& args) {
     position = load_training_state(checkpoint.optimizer, optimizer);
     if (spec.data.normalize)
       norm = Normalization::from_json(loaded["normalization"], checkpoint.model);
-  } else {
-    if (spec.data.normalize) norm = fit_normalization(data.train.features);
-    const std::string init = option(args, "--init", "");
-    if (!init.empty()) load_model(init, model);  // transfer: start from given weights
+  } else if (!init.empty()) {
+    for (std::int64_t layer : reinit) {
+      if (layer >= static_cast<std::int64_t>(spec.layers.size())) {
+        throw UsageError{"--reinit " + std::to_string(layer) + ": the model has " +
+                         std::to_string(spec.layers.size()) + " layers"};
+      }
+    }
+    const InitReport report = load_matching(init, model, reinit);
+    std::printf("--init %s: loaded %zu tensors:", init.c_str(), report.loaded.size());
+    for (const std::string& name : report.loaded) std::printf(" %s", name.c_str());
+    std::printf("\n");
+    for (const auto& [name, why] : report.fresh) {
+      std::printf("  %s starts from the spec's initialiser (%s)\n", name.c_str(), why.c_str());
+    }
+    for (const std::string& name : report.unused) {
+      std::printf("  %s of the file is not used (the model has no such tensor)\n", name.c_str());
+    }
+    // Layers trained on the checkpoint's inputs see them scaled as in its training.
+    const auto saved = report.metadata.find("normalization");
+    if (!spec.data.normalize) {
+    } else if (refit == "on") {
+      norm = fit_normalization(data.train.features);
+      std::printf("normalisation: refitted on this training split (--refit-normalization on)\n");
+    } else if (saved == report.metadata.end()) {
+      norm = fit_normalization(data.train.features);
+      std::printf(
+          "normalisation: %s has none (a checkpoint written by PyTorch?), so it is fitted "
+          "on this training split\n",
+          init.c_str());
+    } else {
+      norm = Normalization::from_json(saved->second, init);
+      if (static_cast<std::int64_t>(norm.mean.size()) != data.features) {
+        throw UsageError{init + ": its normalisation has " + std::to_string(norm.mean.size()) +
+                         " features, the data " + std::to_string(data.features) +
+                         " (--refit-normalization on fits it to this data)"};
+      }
+      std::printf(
+          "normalisation: the checkpoint's, as its layers were trained with "
+          "(--refit-normalization on fits it to this data instead)\n");
+    }
+  } else if (spec.data.normalize) {
+    norm = fit_normalization(data.train.features);
   }
-  for (const std::string& layer : split_list(option(args, "--freeze", ""))) {
-    model.graph.freeze_prefix(layer + ".");
-  }
+  std::printf("%s", model_summary(spec, model).c_str());
 
   TrainOptions train = train_options(spec, device);
   if (!device.is_cuda() && !option(args, "--cuda-graphs", "").empty()) {

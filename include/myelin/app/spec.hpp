@@ -81,6 +81,11 @@ struct ModelSpec {
   std::uint64_t seed = 0;
   std::string device = "auto";  // auto (a GPU when one is usable), cpu, cuda, cuda:N
   DataSpec data;
+  // Transfer learning: the layers whose parameters stay fixed, and what their batch norms do:
+  // "eval" (normalise with the running statistics and keep them, as module.eval() in PyTorch)
+  // or "train" (batch statistics, running statistics updated: requires_grad=False alone).
+  std::vector<std::int64_t> freeze;
+  std::string frozen_batch_norm = "eval";
   // Set by the reader when the schedule's horizon is the run's length (a cosine schedule whose
   // "epochs" the spec leaves out): an --epochs override then moves it too. Not a spec field.
   bool horizon_follows_epochs = false;
@@ -130,9 +135,15 @@ struct MYELIN_API SequentialModel {
 MYELIN_API TrainOptions train_options(const ModelSpec& spec, Device device = Device::cpu());
 
 // Builds the spec for inputs of `features` columns; the last linear layer's width is the number
-// of classes (or labels, or targets), and the loss is the task's. Throws SpecError when the layers
-// do not chain or end in a linear layer.
+// of classes (or labels, or targets), and the loss is the task's. The frozen layers' parameters
+// are frozen (their batch norms in eval mode unless frozen_batch_norm is "train"); freezing a
+// layer without parameters, or every layer with them, is a SpecError. Throws SpecError when the
+// layers do not chain or end in a linear layer.
 MYELIN_API SequentialModel build_model(const ModelSpec& spec, std::int64_t features,
                                        std::int64_t batch_size);
+
+// A table of the model: per layer its type, output shape, parameters, and whether they train;
+// then the totals (as torchinfo's summary).
+MYELIN_API std::string model_summary(const ModelSpec& spec, const SequentialModel& model);
 
 }  // namespace myelin
