@@ -126,9 +126,15 @@ void check_features(const Tensor& features, const std::string& name) {
 
 Split read_pair(const DataSpec& spec, const std::string& features, const std::string& labels,
                 Task task) {
-  const bool idx = spec.format == "idx";
-  const Tensor x = idx ? read_idx(features) : read_npy(features);
-  const Tensor y = idx ? read_idx(labels) : read_npy(labels);
+  // A .npy file is read as NumPy whatever the format (an IDX training set with a derived .npy
+  // dev set, say).
+  auto read = [&](const std::string& path) {
+    const bool npy =
+        spec.format == "npy" || (path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0);
+    return npy ? read_npy(path) : read_idx(path);
+  };
+  const Tensor x = read(features);
+  const Tensor y = read(labels);
   Split s{as_matrix(x, features), as_labels(y, labels, task)};
   check_features(s.features, features);
   if (s.features.shape()[0] != s.labels.shape()[0]) {
@@ -244,17 +250,25 @@ Split take_rows(const Split& s, const std::vector<std::int64_t>& rows) {
 
 DataSplits load_data(const DataSpec& spec, std::uint64_t seed, bool with_test, Task task) {
   DataSplits d;
-  Split all = spec.format == "csv" ? read_csv_split(spec, spec.train_csv, task, &d.label_names)
-                                   : read_pair(spec, spec.train_features, spec.train_labels, task);
+  auto read_split = [&](const std::string& csv, const std::string& features,
+                        const std::string& labels, std::vector<std::string>* names) {
+    return spec.format == "csv" ? read_csv_split(spec, csv, task, names)
+                                : read_pair(spec, features, labels, task);
+  };
+  Split all = read_split(spec.train_csv, spec.train_features, spec.train_labels, &d.label_names);
   const std::int64_t n = spec.limit > 0 ? std::min(spec.limit, all.rows()) : all.rows();
-  if (spec.dev_size >= n) {
-    fail("data: dev_size ", spec.dev_size, " leaves no training rows out of the ", n, " rows ",
+  const std::int64_t held_out = spec.dev_size + spec.train_dev_size;
+  if (held_out >= n) {
+    fail("data: dev_size ", spec.dev_size, spec.train_dev_size > 0 ? " and train_dev_size " : "",
+         spec.train_dev_size > 0 ? std::to_string(spec.train_dev_size) : "",
+         " leave no training rows out of the ", n, " rows ",
          spec.limit > 0 ? "that limit keeps (limit counts rows before the dev split)"
                         : "of the training file",
          ": lower dev_size (myelin train --dev-size N, e.g. ", std::max<std::int64_t>(1, n / 5),
          " for a fifth)", spec.limit > 0 ? " or raise the limit" : "");
   }
-  // The dev rows: a seeded shuffle picks them, the training rows keep the file's order.
+  // The held-out rows: a seeded shuffle picks them (dev first, then train-dev), the training rows
+  // keep the file's order.
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
   Rng rng(seed, stable_id("dev split"));
@@ -262,15 +276,25 @@ DataSplits load_data(const DataSpec& spec, std::uint64_t seed, bool with_test, T
     std::swap(order[static_cast<std::size_t>(i)],
               order[static_cast<std::size_t>(rng.below(static_cast<std::uint64_t>(i + 1)))]);
   }
-  std::vector<char> is_dev(static_cast<std::size_t>(n), 0);
-  std::vector<std::int64_t> dev_rows(order.begin(), order.begin() + spec.dev_size), train_rows;
-  for (std::int64_t r : dev_rows) is_dev[static_cast<std::size_t>(r)] = 1;
+  std::vector<char> held(static_cast<std::size_t>(n), 0);
+  std::vector<std::int64_t> dev_rows(order.begin(), order.begin() + spec.dev_size);
+  std::vector<std::int64_t> train_dev_rows(order.begin() + spec.dev_size, order.begin() + held_out);
+  std::vector<std::int64_t> train_rows;
+  for (std::int64_t i = 0; i < held_out; ++i) {
+    held[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])] = 1;
+  }
   std::sort(dev_rows.begin(), dev_rows.end());
+  std::sort(train_dev_rows.begin(), train_dev_rows.end());
   for (std::int64_t i = 0; i < n; ++i) {
-    if (!is_dev[static_cast<std::size_t>(i)]) train_rows.push_back(i);
+    if (!held[static_cast<std::size_t>(i)]) train_rows.push_back(i);
   }
   d.train = take_rows(all, train_rows);
   d.dev = take_rows(all, dev_rows);
+  d.train_dev = take_rows(all, train_dev_rows);
+  // A dev set of its own (from the distribution the model is meant for) replaces the carved one.
+  if (spec.has_dev_files()) {
+    d.dev = read_split(spec.dev_csv, spec.dev_features, spec.dev_labels, nullptr);
+  }
   d.features = all.features.shape()[1];
   if (task == Task::kClassification) {
     for (std::int64_t i = 0; i < all.rows(); ++i) {
@@ -279,16 +303,17 @@ DataSplits load_data(const DataSpec& spec, std::uint64_t seed, bool with_test, T
   } else {
     d.classes = all.labels.shape()[1];
   }
-  if (with_test) {
-    d.test = spec.format == "csv" ? read_csv_split(spec, spec.test_csv, task)
-                                  : read_pair(spec, spec.test_features, spec.test_labels, task);
-    if (d.test.features.shape()[1] != d.features) {
-      fail("data: the test set has ", d.test.features.shape()[1], " features, the training set ",
-           d.features);
+  if (with_test) d.test = read_split(spec.test_csv, spec.test_features, spec.test_labels, nullptr);
+  for (const auto& [split, what] : {std::pair<const Split*, const char*>{&d.dev, "dev"},
+                                    std::pair<const Split*, const char*>{&d.test, "test"}}) {
+    if (!split->features.defined()) continue;
+    if (split->features.shape()[1] != d.features) {
+      fail("data: the ", what, " set has ", split->features.shape()[1],
+           " features, the training set ", d.features);
     }
-    if (task != Task::kClassification && d.test.labels.shape()[1] != d.classes) {
-      fail("data: the test set has ", d.test.labels.shape()[1], " label columns, the training set ",
-           d.classes);
+    if (task != Task::kClassification && split->labels.shape()[1] != d.classes) {
+      fail("data: the ", what, " set has ", split->labels.shape()[1],
+           " label columns, the training set ", d.classes);
     }
   }
   return d;

@@ -305,29 +305,73 @@ std::string RegressionMetrics::report(const std::vector<std::string>& target_nam
 std::string bias_variance_report(const BiasVariance& bv) {
   std::ostringstream out;
   char line[256];
-  if (bv.baseline_error >= 0.0) {
-    std::snprintf(line, sizeof line,
-                  "bias/variance: train error %.4f, dev error %.4f, baseline %.4f: avoidable bias "
-                  "%.4f, variance %.4f\n",
-                  bv.train_error, bv.dev_error, bv.baseline_error, bv.avoidable_bias(),
-                  bv.variance());
+  const bool baseline = bv.baseline_error >= 0.0;
+  out << "error ladder:\n";
+  auto rung = [&](const char* name, double error, const char* gap_name, double gap) {
+    if (gap_name == nullptr) {
+      std::snprintf(line, sizeof line, "  %-10s %.4f\n", name, error);
+    } else {
+      std::snprintf(line, sizeof line, "  %-10s %.4f   %-20s %+.4f\n", name, error, gap_name, gap);
+    }
+    out << line;
+  };
+  if (baseline) {
+    rung("baseline", bv.baseline_error, nullptr, 0.0);
   } else {
-    std::snprintf(line, sizeof line,
-                  "bias/variance: train error %.4f, dev error %.4f: variance %.4f; no baseline "
-                  "given, so assuming a baseline error of 0 (give the human-level or reference "
-                  "error with --baseline-error)\n",
-                  bv.train_error, bv.dev_error, bv.variance());
+    out << "  baseline   unknown: assuming 0 (give the human-level or reference error with "
+           "--baseline-error)\n";
+  }
+  rung("train", bv.train_error, "avoidable bias", bv.avoidable_bias());
+  if (bv.train_dev_error >= 0.0) {
+    rung("train-dev", bv.train_dev_error, "variance", bv.variance());
+    rung("dev", bv.dev_error, "data mismatch", bv.data_mismatch());
+  } else {
+    rung("dev", bv.dev_error, "variance", bv.variance());
+  }
+  if (bv.test_error >= 0.0) rung("test", bv.test_error, "overfitting to dev", bv.dev_overfitting());
+  // The same figures on one line, as earlier reports gave them.
+  std::snprintf(line, sizeof line, "bias/variance: train error %.4f, dev error %.4f",
+                bv.train_error, bv.dev_error);
+  out << line;
+  if (baseline) {
+    std::snprintf(line, sizeof line, ", baseline %.4f: avoidable bias %.4f, variance %.4f",
+                  bv.baseline_error, bv.avoidable_bias(), bv.variance());
+  } else {
+    std::snprintf(line, sizeof line, ": variance %.4f", bv.variance());
   }
   out << line;
-  const double bias = bv.avoidable_bias();
-  const double variance = bv.variance();
-  out << (bv.baseline_error >= 0.0 ? "advice: " : "advice (assuming a baseline error of 0): ");
-  if (bias >= variance) {
-    out << "the avoidable bias is the larger gap: attack it first with a bigger model, "
-           "longer training or a better optimizer\n";
-  } else {
-    out << "the variance is the larger gap: attack it first with more data or more "
-           "regularisation (dropout, L2, weight decay)\n";
+  if (bv.train_dev_error >= 0.0) {
+    std::snprintf(line, sizeof line, ", data mismatch %.4f", bv.data_mismatch());
+    out << line;
+  }
+  out << "\n";
+  struct Gap {
+    double size;
+    const char* name;
+    const char* remedy;
+  };
+  std::vector<Gap> gaps = {{bv.avoidable_bias(), "the avoidable bias",
+                            "a bigger model, longer training or a better optimizer"},
+                           {bv.variance(), "the variance",
+                            "more data or more regularisation (dropout, L2, weight decay)"}};
+  if (bv.train_dev_error >= 0.0) {
+    gaps.push_back({bv.data_mismatch(), "the data mismatch",
+                    "error analysis of dev against training examples, then training data more "
+                    "like dev and test (collected or synthesised)"});
+  }
+  if (bv.test_error >= 0.0) {
+    gaps.push_back({bv.dev_overfitting(), "the overfitting to dev",
+                    "a bigger dev set (the choices made on this one fit it)"});
+  }
+  const Gap* largest = &gaps[0];
+  for (const Gap& g : gaps) {
+    if (g.size > largest->size) largest = &g;
+  }
+  out << (baseline ? "advice: " : "advice (assuming a baseline error of 0): ") << largest->name
+      << " is the largest gap: attack it first with " << largest->remedy << "\n";
+  if (bv.train_dev_error < 0.0) {
+    out << "(no train-dev split: variance and data mismatch are one figure; data.train_dev_size "
+           "separates them)\n";
   }
   return out.str();
 }

@@ -432,15 +432,18 @@ DataSpec parse_data(const Json& j, const std::string& source) {
     format = Fields(probe_object, "data", source, {"format"})
                  .text("format", "idx", {"idx", "npy", "csv"});
   }
-  std::vector<std::string> used = {"format", "dev_size", "limit", "normalize"};
+  std::vector<std::string> used = {"format", "dev_size", "train_dev_size", "limit", "normalize"};
   if (format == "csv") {
-    used.insert(used.end(), {"train_csv", "test_csv", "label_column", "label_columns"});
+    used.insert(used.end(), {"train_csv", "dev_csv", "test_csv", "label_column", "label_columns"});
   } else {
-    used.insert(used.end(), {"train_features", "train_labels", "test_features", "test_labels"});
+    used.insert(used.end(), {"train_features", "train_labels", "dev_features", "dev_labels",
+                             "test_features", "test_labels"});
   }
   const std::vector<std::string> all = {
-      "format",   "train_features", "train_labels",  "test_features", "test_labels", "train_csv",
-      "test_csv", "label_column",   "label_columns", "dev_size",      "limit",       "normalize"};
+      "format",     "train_features", "train_labels", "dev_features",
+      "dev_labels", "test_features",  "test_labels",  "train_csv",
+      "dev_csv",    "test_csv",       "label_column", "label_columns",
+      "dev_size",   "train_dev_size", "limit",        "normalize"};
   for (const auto& item : j.items()) {
     const bool known = std::find(all.begin(), all.end(), item.key()) != all.end();
     const bool is_used = std::find(used.begin(), used.end(), item.key()) != used.end();
@@ -460,6 +463,13 @@ DataSpec parse_data(const Json& j, const std::string& source) {
   d.test_labels = f.text("test_labels", d.test_labels);
   d.train_csv = f.text("train_csv", d.train_csv);
   d.test_csv = f.text("test_csv", d.test_csv);
+  d.dev_features = f.text("dev_features", "");
+  d.dev_labels = f.text("dev_labels", "");
+  d.dev_csv = f.text("dev_csv", "");
+  if (d.dev_features.empty() != d.dev_labels.empty()) {
+    f.error(d.dev_features.empty() ? "dev_labels" : "dev_features",
+            "give dev_features and dev_labels together");
+  }
   d.label_column = f.integer("label_column", -1, -(std::int64_t{1} << 31), std::int64_t{1} << 31);
   if (f.has("label_columns")) {
     if (f.has("label_column")) {
@@ -467,7 +477,13 @@ DataSpec parse_data(const Json& j, const std::string& source) {
     }
     d.label_columns = parse_columns(f, "label_columns");
   }
-  d.dev_size = f.integer("dev_size", 5000, 0, std::int64_t{1} << 40);
+  // With a dev set of its own, no dev rows are carved from the training file.
+  d.dev_size = f.integer("dev_size", d.has_dev_files() ? 0 : 5000, 0, std::int64_t{1} << 40);
+  if (d.has_dev_files() && d.dev_size > 0) {
+    f.error("dev_size", "the dev set comes from ", d.dev_csv.empty() ? d.dev_features : d.dev_csv,
+            ": dev_size (rows carved from the training file) must be 0 or left out");
+  }
+  d.train_dev_size = f.integer("train_dev_size", 0, 0, std::int64_t{1} << 40);
   d.limit = f.integer("limit", 0, 0, std::int64_t{1} << 40);
   d.normalize = f.boolean("normalize", true);
   if (d.format == "csv" && d.train_csv.empty())

@@ -155,11 +155,13 @@ std::string model_spec_json(const ModelSpec& spec) {
   const DataSpec& d = spec.data;
   Json data = {{"format", d.format},
                {"dev_size", d.dev_size},
+               {"train_dev_size", d.train_dev_size},
                {"limit", d.limit},
                {"normalize", d.normalize}};
   if (d.format == "csv") {
     data["train_csv"] = d.train_csv;
     data["test_csv"] = d.test_csv;
+    if (!d.dev_csv.empty()) data["dev_csv"] = d.dev_csv;
     if (d.label_columns.empty()) {
       data["label_column"] = d.label_column;
     } else {
@@ -174,6 +176,10 @@ std::string model_spec_json(const ModelSpec& spec) {
     data["train_labels"] = d.train_labels;
     data["test_features"] = d.test_features;
     data["test_labels"] = d.test_labels;
+    if (!d.dev_features.empty()) {
+      data["dev_features"] = d.dev_features;
+      data["dev_labels"] = d.dev_labels;
+    }
   }
   const Json root = {{"task", task_name(spec.task)},
                      {"layers", layers},

@@ -1,5 +1,8 @@
 #include "myelin/checkpoint.hpp"
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <set>
 
 #include "myelin/error.hpp"
@@ -65,6 +68,15 @@ std::map<std::string, std::string> load_graph(const std::string& path, Graph& gr
   return load_state(path, graph, graph_state(graph));
 }
 
+namespace {
+// A double as text that reads back to the same bits.
+std::string exact_text(double value) {
+  char text[40];
+  std::snprintf(text, sizeof text, "%.17g", value);
+  return text;
+}
+}  // namespace
+
 void save_training_state(const std::string& path, const Optimizer& optimizer,
                          const TrainPosition& position) {
   const std::map<std::string, std::string> meta = {
@@ -75,6 +87,8 @@ void save_training_state(const std::string& path, const Optimizer& optimizer,
       {"epoch", std::to_string(position.epoch)},
       {"batch", std::to_string(position.batch)},
       {"forward_passes", std::to_string(position.forward_passes)},
+      {"epoch_loss_sum", exact_text(position.epoch_loss_sum)},
+      {"epoch_loss_samples", std::to_string(position.epoch_loss_samples)},
       {"lr_scale", std::to_string(optimizer.lr_scale())}};
   write_safetensors(path, optimizer.state_dict(), meta);
 }
@@ -104,6 +118,18 @@ TrainPosition load_training_state(const std::string& path, Optimizer& optimizer)
   position.epoch = number("epoch");
   position.batch = number("batch");
   position.forward_passes = number("forward_passes");
+  // Training states written before the epoch's loss sums were kept start the sums at 0.
+  if (file.metadata.count("epoch_loss_samples") != 0) {
+    position.epoch_loss_samples = number("epoch_loss_samples");
+    const auto sum = file.metadata.find("epoch_loss_sum");
+    const std::string text = sum == file.metadata.end() ? std::string() : sum->second;
+    char* end = nullptr;
+    position.epoch_loss_sum = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !std::isfinite(position.epoch_loss_sum)) {
+      fail(path, ": training state metadata 'epoch_loss_sum' = '", text,
+           "' is not a finite number");
+    }
+  }
   optimizer.load_state_dict(file.tensors);
   return position;
 }

@@ -116,7 +116,9 @@ void Trainer::fit(BatchSource& source) {
   while (position_.epoch < options_.epochs && !stop_) {
     const std::vector<std::int64_t> order = epoch_order(position_.epoch, rows);
     const auto epoch_start = std::chrono::steady_clock::now();
-    double epoch_loss = 0.0;
+    // A resumed epoch continues the loss sums saved with its position.
+    double epoch_loss = position_.batch > 0 ? position_.epoch_loss_sum : 0.0;
+    std::int64_t loss_samples = position_.batch > 0 ? position_.epoch_loss_samples : 0;
     std::int64_t epoch_samples = 0, epoch_steps = 0;
     // Updates whose loss and gradient norm are still on their way back from the device (on
     // CUDA they are reported one update late; on the CPU at once).
@@ -130,6 +132,9 @@ void Trainer::fit(BatchSource& source) {
         info.grad_norm = norm;
         info.loss = info.data_loss + info.penalty;
         epoch_loss += loss * static_cast<double>(info.samples);
+        loss_samples += info.samples;
+        position_.epoch_loss_sum = epoch_loss;
+        position_.epoch_loss_samples = loss_samples;
         if (on_step) on_step(info);
       }
     };
@@ -218,11 +223,13 @@ void Trainer::fit(BatchSource& source) {
     EpochInfo epoch;
     epoch.epoch = position_.epoch;
     epoch.steps = epoch_steps;
-    epoch.loss = epoch_samples > 0 ? epoch_loss / static_cast<double>(epoch_samples) : 0.0;
+    epoch.loss = loss_samples > 0 ? epoch_loss / static_cast<double>(loss_samples) : 0.0;
     epoch.seconds = seconds_since(epoch_start);
     epoch.samples_per_second = static_cast<double>(epoch_samples) / epoch.seconds;
     ++position_.epoch;
     position_.batch = 0;
+    position_.epoch_loss_sum = 0.0;
+    position_.epoch_loss_samples = 0;
     if (on_epoch) on_epoch(epoch);
   }
   executor_.write_back();  // the graph owns the trained weights

@@ -3,6 +3,7 @@
 // never a crash.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <cstdio>
@@ -92,6 +93,52 @@ TEST(Idx, CountsThatDifferAndLabelsOutOfRangeAreErrors) {
   EXPECT_EQ(d.classes, 13);
   m = error_of([&] { check_labels(d.train, 10, "training split"); });
   EXPECT_TRUE(contains(m, "label 12") && contains(m, "out of range")) << m;
+}
+
+// Data mismatch: train-dev is carved from the training file beside dev (the dev rows are those
+// of a spec without it), and a dev set of its own files replaces the carved one.
+TEST(Data, TrainDevAndDevFilesSplitAsSpecified) {
+  const std::string x = temp_path("x.npy"), y = temp_path("y.npy");
+  std::vector<float> rows(40);
+  std::vector<std::int64_t> labels(40);
+  for (int i = 0; i < 40; ++i) {
+    rows[static_cast<std::size_t>(i)] = static_cast<float>(i);  // each row holds its index
+    labels[static_cast<std::size_t>(i)] = i % 3;
+  }
+  write_npy(x, Tensor::from_vector<float>(Shape{40, 1}, rows));
+  write_npy(y, Tensor::from_vector<std::int64_t>(Shape{40}, labels));
+  DataSpec spec;
+  spec.format = "npy";
+  spec.train_features = x;
+  spec.train_labels = y;
+  spec.dev_size = 8;
+  const DataSplits plain = load_data(spec, 5, false);
+  spec.train_dev_size = 6;
+  const DataSplits d = load_data(spec, 5, false);
+  EXPECT_EQ(d.train.rows(), 26);
+  EXPECT_EQ(d.train_dev.rows(), 6);
+  EXPECT_TRUE(bitwise_equal(d.dev.features, plain.dev.features));
+  std::vector<float> seen;
+  for (const Split* s : {&d.train, &d.train_dev, &d.dev}) {
+    const std::vector<float> v = s->features.to_vector<float>();
+    seen.insert(seen.end(), v.begin(), v.end());
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, rows);  // every row in exactly one split
+  spec.train_dev_size = 32;
+  const std::string m = error_of([&] { load_data(spec, 5, false); });
+  EXPECT_TRUE(contains(m, "dev_size 8 and train_dev_size 32 leave no training rows")) << m;
+
+  const std::string dx = temp_path("dx.npy"), dy = temp_path("dy.npy");
+  write_npy(dx, Tensor::from_vector<float>(Shape{3, 1}, {100, 101, 102}));
+  write_npy(dy, Tensor::from_vector<std::int64_t>(Shape{3}, {0, 1, 2}));
+  spec.train_dev_size = 4;
+  spec.dev_size = 0;
+  spec.dev_features = dx;
+  spec.dev_labels = dy;
+  const DataSplits own = load_data(spec, 5, false);
+  EXPECT_EQ(own.dev.features.to_vector<float>(), (std::vector<float>{100, 101, 102}));
+  EXPECT_EQ(own.train.rows() + own.train_dev.rows(), 40);
 }
 
 TEST(Npy, RoundTripsAndRejectsBadFiles) {

@@ -138,6 +138,17 @@ TEST(Spec, EveryFieldItsTypeDoesNotUseIsAnError) {
           << json;
     }
   }
+  // A dev set of its own files: no rows carved from the training file, and saying so is an error.
+  const ModelSpec own = parse_model_spec(
+      R"({"data": {"dev_features": "dx.npy", "dev_labels": "dy.npy", "train_dev_size": 500}})",
+      "s");
+  EXPECT_EQ(own.data.dev_size, 0);
+  EXPECT_EQ(own.data.train_dev_size, 500);
+  EXPECT_EQ(model_spec_json(parse_model_spec(model_spec_json(own), "again")), model_spec_json(own));
+  e = spec_error(R"({"data": {"dev_features": "dx.npy", "dev_labels": "dy.npy", "dev_size": 9}})");
+  EXPECT_NE(e.find("data.dev_size: the dev set comes from dx.npy"), std::string::npos) << e;
+  e = spec_error(R"({"data": {"dev_features": "dx.npy"}})");
+  EXPECT_NE(e.find("give dev_features and dev_labels together"), std::string::npos) << e;
   // A cosine schedule without its own horizon follows the run's length; one with it does not.
   EXPECT_TRUE(parse_model_spec(R"({"epochs": 4})", "s").horizon_follows_epochs);
   EXPECT_TRUE(parse_model_spec(R"({"schedule": {"type": "cosine"}})", "s").horizon_follows_epochs);

@@ -191,7 +191,12 @@ TEST(Trainer, StoppedAndResumedMidEpochEqualsUninterrupted) {
   options.seed = 3;
   Model whole;
   Optimizer opt_whole(OptimizerOptions::adam(0.01));
-  Trainer(whole.g, whole.loss, opt_whole, options).fit(whole.feeds());
+  std::vector<double> whole_losses, parts_losses;
+  {
+    Trainer t(whole.g, whole.loss, opt_whole, options);
+    t.on_epoch = [&](const EpochInfo& e) { whole_losses.push_back(e.loss); };
+    t.fit(whole.feeds());
+  }
 
   Model parts;
   Optimizer opt_parts(OptimizerOptions::adam(0.01));
@@ -201,15 +206,20 @@ TEST(Trainer, StoppedAndResumedMidEpochEqualsUninterrupted) {
     first.on_step = [&](const StepInfo& s) {
       if (s.step == 13) first.request_stop();  // epoch 1, batch 3
     };
+    first.on_epoch = [&](const EpochInfo& e) { parts_losses.push_back(e.loss); };
     first.fit(parts.feeds());
     stopped_at = first.position();
   }
   EXPECT_EQ(stopped_at.epoch, 1);
   EXPECT_EQ(stopped_at.batch, 3);
+  EXPECT_EQ(stopped_at.epoch_loss_samples, 3 * 32);  // the epoch's loss so far goes with it
   Trainer second(parts.g, parts.loss, opt_parts, options);
   second.set_position(stopped_at);
+  second.on_epoch = [&](const EpochInfo& e) { parts_losses.push_back(e.loss); };
   second.fit(parts.feeds());
   EXPECT_TRUE(same_bits(whole.weights(), parts.weights()));
+  // The resumed epoch's loss is over the whole epoch, the same bits as without the stop.
+  EXPECT_EQ(parts_losses, whole_losses);
 }
 
 // A position read from a damaged or foreign training state must not skip training silently.

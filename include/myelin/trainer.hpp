@@ -39,6 +39,10 @@ struct TrainPosition {
   std::int64_t epoch = 0;
   std::int64_t batch = 0;           // next mini-batch of that epoch
   std::int64_t forward_passes = 0;  // the dropout step counter
+  // The epoch's data loss so far (sum of loss x samples over its reported updates) and those
+  // samples: a run resumed mid-epoch reports the mean over the whole epoch.
+  double epoch_loss_sum = 0.0;
+  std::int64_t epoch_loss_samples = 0;
 };
 
 struct StepInfo {

@@ -75,6 +75,32 @@ check "regression: R^2 $r2 >= 0.9 (the mean predictor has 0)" at_least "$r2" 0.9
 check "regression: per-target errors" grep -q "^upper " reg.eval
 cat reg.eval
 
+# --- data mismatch: dev and test from another distribution (inverted images) -------------------
+cat >mismatch.json <<'JSON'
+{"layers": [{"type": "linear", "out": 128}, {"type": "relu"}, {"type": "linear", "out": 10}],
+ "epochs": 3, "batch_size": 64,
+ "data": {"format": "npy", "train_features": "ml_train_x.npy", "train_labels": "cls_train_y.npy",
+          "dev_features": "inv_dev_x.npy", "dev_labels": "inv_dev_y.npy",
+          "test_features": "inv_test_x.npy", "test_labels": "inv_test_y.npy",
+          "train_dev_size": 1000}}
+JSON
+"$myelin" train --spec mismatch.json --out mismatch >mismatch.log 2>&1
+check "mismatch: trains" test $? -eq 0
+check "mismatch: the dev set is its own file, train-dev carved" \
+  grep -q "7000 training rows, 1000 train-dev rows, 1000 dev rows" mismatch.log
+check "mismatch: metrics.csv logs train-dev" grep -q "^epoch,train_loss,train_accuracy,train_dev_loss,train_dev_accuracy,dev_loss" mismatch/metrics.csv
+"$myelin" eval mismatch --baseline-error 0.05 >mismatch.eval 2>&1
+check "mismatch: eval" test $? -eq 0
+for rung in baseline train train-dev dev test; do
+  check "mismatch: the ladder has $rung" grep -q "^  $rung " mismatch.eval
+done
+gap() { awk -v g="$1" '$0 ~ g {print $NF}' mismatch.eval | head -1; }
+check "mismatch: the data mismatch gap $(gap 'data mismatch') > 0.3" at_least "$(gap 'data mismatch')" 0.3
+check "mismatch: attack the data mismatch first" grep -q "advice: the data mismatch is the largest gap" mismatch.eval
+sed -n '/error ladder/,/advice/p' mismatch.eval
+refuses dev_size_and_files 2 "dev_size (rows carved from the training file) must be 0 or left out" \
+  "$myelin" train --spec mismatch.json --out out-dev --dev-size 500
+
 # --- predictions ---------------------------------------------------------------------------------
 "$myelin" predict reg --input reg_test.csv --out reg_pred.npy >pred.log 2>&1
 check "predict (regression, CSV with its target columns)" test $? -eq 0
@@ -217,6 +243,14 @@ check "--epochs 2: trains" test $? -eq 0
 check "--epochs 2: the cosine schedule's horizon is 2 epochs" grep -q '"epochs": 2' horizon/spec.json
 # Epoch 2 of 2 runs at half the lr (the cosine at its midpoint); over 20 epochs it would be 0.00099.
 check "--epochs 2: the second epoch's lr is half" test "$(tail -1 horizon/metrics.csv | cut -d, -f6)" = 0.0005
+# Extending a finished run keeps its schedule, and says what the extra epochs get.
+"$myelin" train --resume horizon --epochs 3 >extend.log 2>&1
+check "extending a finished run" test $? -eq 0
+check "extending says what schedule the extra epochs get" \
+  grep -q "extended from 2 to 3 epochs; the cosine schedule's horizon stays 2 epochs, so epochs past it run at its floor" extend.log
+check "the replayed schedule is unchanged: epoch 2 still at half the lr" \
+  test "$(sed -n 3p horizon/metrics.csv | cut -d, -f6)" = 0.0005
+check "the extra epoch runs at the floor" test "$(sed -n 4p horizon/metrics.csv | cut -d, -f6)" = 0
 # A schedule with its own horizon keeps it.
 printf '{"data": {"limit": 6000, "dev_size": 1000}, "epochs": 1, "schedule": {"type": "cosine", "epochs": 7}}' >own.json
 "$myelin" train --spec own.json --out own --epochs 2 >/dev/null 2>&1

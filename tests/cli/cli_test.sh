@@ -47,6 +47,10 @@ check "resumed at the stopping point" grep -q "resuming at epoch 2, batch 15" pa
 check "same final weights, bit for bit" \
   test "$(checkpoint_contents whole/model.safetensors)" = "$(checkpoint_contents parts/model.safetensors)"
 check "same optimizer state, bit for bit" cmp -s whole/optimizer.safetensors parts/optimizer.safetensors
+# The epoch resumed mid-way reports its loss over the whole epoch: every logged figure but the
+# timings is the uninterrupted run's.
+check "same metrics, the resumed epoch's loss included" \
+  test "$(cut -d, -f1-6 whole/metrics.csv)" = "$(cut -d, -f1-6 parts/metrics.csv)"
 check "metrics.csv has a row per epoch" test "$(wc -l <parts/metrics.csv)" -eq 4
 check "steps.jsonl has a line per update" test "$(wc -l <parts/steps.jsonl)" -eq 120
 check "run directory keeps the spec" test -s parts/spec.json

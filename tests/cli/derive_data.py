@@ -8,6 +8,8 @@ empty cell in CSV): footwear (sandal, sneaker, ankle boot), top (T-shirt, pullov
 legs (trouser, dress) and bright (mean pixel above the training median).
 regression: two targets the features determine: ink (mean pixel / 255) and upper (the share of
 the ink in the upper half of the image).
+mismatch: the training images with their classes, and dev and test sets of inverted test images
+(255 - pixel): a distribution the training data does not cover.
 transfer: a base task (classes 0-4, labels 0-4) and a new one (classes 5-7 as labels 0-2).
 The CSV files hold 14x14 images (2x2 means), the .npy files the 28x28 originals.
 """
@@ -63,6 +65,7 @@ def main():
     x_test = idx("t10k-images-idx3-ubyte.gz")[:TEST_ROWS]
     y_test = idx("t10k-labels-idx1-ubyte.gz")[:TEST_ROWS]
     median = np.median(x_train.reshape(TRAIN_ROWS, -1).mean(axis=1))
+    inverted(out, x_test, y_test)
     names = ["footwear", "top", "legs", "bright"]
     for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
         labels = hide(attributes(x, y, median), rng)
@@ -74,10 +77,18 @@ def main():
             x.reshape(len(x), -1).sum(axis=1), 1)
         write_csv(f"{out}/reg_{split}.csv", pooled(x), np.stack([ink, upper], axis=1),
                   ["ink", "upper"])
+        np.save(f"{out}/cls_{split}_y.npy", y.astype(np.int64))
         for name, classes in (("base", [0, 1, 2, 3, 4]), ("new", [5, 6, 7])):
             rows = np.isin(y, classes)
             np.save(f"{out}/{name}_{split}_x.npy", x[rows].reshape(rows.sum(), -1))
             np.save(f"{out}/{name}_{split}_y.npy", (y[rows] - classes[0]).astype(np.int64))
+
+
+def inverted(out, x_test, y_test):
+    half = len(x_test) // 2
+    for name, rows in (("dev", slice(0, half)), ("test", slice(half, None))):
+        np.save(f"{out}/inv_{name}_x.npy", (255 - x_test[rows]).reshape(-1, 784))
+        np.save(f"{out}/inv_{name}_y.npy", y_test[rows].astype(np.int64))
 
 
 if __name__ == "__main__":

@@ -49,6 +49,8 @@ int run_eval(const Args& args) {
   const SplitResult test = evaluate_split(executor, model, data.test, norm, spec.batch_size);
   const SplitResult train = evaluate_split(executor, model, data.train, norm, spec.batch_size);
   const SplitResult dev = evaluate_split(executor, model, data.dev, norm, spec.batch_size);
+  const SplitResult train_dev =
+      evaluate_split(executor, model, data.train_dev, norm, spec.batch_size);
   std::printf("evaluating %s on %s (%s)\n\n", checkpoint.c_str(), options.device.str().c_str(),
               note.c_str());
   const std::vector<std::string> names =
@@ -60,6 +62,8 @@ int run_eval(const Args& args) {
   bv.train_error = train.error();
   bv.dev_error = dev.error();
   bv.baseline_error = baseline;
+  bv.test_error = test.error();
+  if (data.train_dev.rows() > 0) bv.train_dev_error = train_dev.error();
   std::printf("%s\n", bias_variance_report(bv).c_str());
   std::printf("test loss %.4f\n", test.loss);
   if (spec.task == Task::kClassification) {

@@ -81,7 +81,11 @@ const CommandHelp kCommands[] = {
      "  --epochs N         the run's length (a schedule without its own horizon follows it)\n"
      "  --limit N          use the first N rows of the training file (before the dev split)\n"
      "  --dev-size N       rows carved from the training file for the dev split\n"
-     "  --init FILE        start from these weights      --freeze 0,4  keep layers fixed\n"
+     "  --init FILE        start from the tensors of FILE that match by name, shape and type\n"
+     "  --reinit 3         with --init: these layers start fresh (a new head)\n"
+     "  --refit-normalization on|off  with --init: fit the normalisation to this data\n"
+     "  --freeze 0,1       keep these layers fixed\n"
+     "  --frozen-batch-norm eval|train  frozen batch norms keep their statistics (eval)\n"
      "  --device auto|cpu|cuda[:N]\n"
      "  --stop-after N     updates, then checkpoint and stop, as Ctrl-C does\n"
      "  --cuda-graphs on|off  (on: each CUDA step after the first is one graph)\n"},

@@ -101,6 +101,34 @@ void check_resumable(const std::string& run_dir, const std::string& checkpoint,
   }
 }
 
+// A resume that runs past the epochs the run started with says what learning rates the extra
+// epochs get: the schedule was fixed when the run started (the replayed steps keep theirs).
+void describe_extension(const std::string& run_dir, const std::string& checkpoint,
+                        const ModelSpec& spec) {
+  const std::map<std::string, std::string> meta = read_safetensors(checkpoint).metadata;
+  const ModelSpec saved = parse_model_spec(meta.at("spec"), checkpoint);
+  if (spec.epochs <= saved.epochs) return;
+  const LrSchedule& s = spec.schedule;
+  std::string what;
+  char text[200];
+  if (s.kind == LrSchedule::Kind::kCosine && spec.epochs > s.cosine_epochs) {
+    std::snprintf(text, sizeof text,
+                  "the cosine schedule's horizon stays %lld epochs, so epochs past it run at its "
+                  "floor, min_factor x lr = %.3g",
+                  static_cast<long long>(s.cosine_epochs), s.min_factor * spec.optimizer.lr);
+    what = text;
+  } else if (s.kind == LrSchedule::Kind::kConstant) {
+    what = "the learning rate stays constant";
+  } else {
+    what = "the " + s.str() + " schedule goes on as it would have";
+  }
+  std::printf(
+      "%s: extended from %lld to %lld epochs; %s (the schedule is fixed when a run "
+      "starts)\n",
+      run_dir.c_str(), static_cast<long long>(saved.epochs), static_cast<long long>(spec.epochs),
+      what.c_str());
+}
+
 // Layer indices given as "0,1,4".
 std::vector<std::int64_t> layer_list(const Args& args, const std::string& name) {
   std::vector<std::int64_t> out;
@@ -205,7 +233,10 @@ int run_train(const Args& args) {
       resume.empty() ? CheckpointFiles{} : committed_checkpoint(run_dir);
   const bool has_checkpoint = checkpoint.present();
   const bool fresh = resume.empty() || !has_checkpoint;
-  if (has_checkpoint) check_resumable(run_dir, checkpoint.model, spec);
+  if (has_checkpoint) {
+    check_resumable(run_dir, checkpoint.model, spec);
+    describe_extension(run_dir, checkpoint.model, spec);
+  }
   // The options are checked as the spec's fields are: the spec.json this run writes (and a
   // resume reads) must be one the reader accepts.
   try {
@@ -327,7 +358,9 @@ int run_train(const Args& args) {
 
   // Every input is checked: the run directory is written now, all at once.
   std::string metrics_header = "epoch";
-  for (const char* split : {"train", "dev"}) {
+  const bool has_train_dev = data.train_dev.rows() > 0;
+  for (const char* split : {"train", "train_dev", "dev"}) {
+    if (std::string(split) == "train_dev" && !has_train_dev) continue;
     metrics_header += std::string(",") + split + "_loss";
     for (const std::string& name : headline_names(spec.task)) {
       metrics_header += std::string(",") + split + "_" + name;
@@ -362,11 +395,15 @@ int run_train(const Args& args) {
   RunLog steps(run_dir + "/steps.jsonl");
   RunLog metrics(run_dir + "/metrics.csv");
 
+  const std::string train_dev_rows =
+      has_train_dev ? std::to_string(data.train_dev.rows()) + " train-dev rows, " : "";
   std::printf(
-      "training on %s (%s): %s, %lld training rows, %lld dev rows, %lld features, %lld %s\n",
+      "training on %s (%s): %s, %lld training rows, %s%lld dev rows, %lld features, "
+      "%lld %s\n",
       device.str().c_str(), device_note.c_str(), task_name(spec.task),
-      static_cast<long long>(data.train.rows()), static_cast<long long>(data.dev.rows()),
-      static_cast<long long>(data.features), static_cast<long long>(model.classes),
+      static_cast<long long>(data.train.rows()), train_dev_rows.c_str(),
+      static_cast<long long>(data.dev.rows()), static_cast<long long>(data.features),
+      static_cast<long long>(model.classes),
       spec.task == Task::kClassification ? "classes"
       : spec.task == Task::kMultiLabel   ? "labels"
                                          : "targets");
@@ -437,6 +474,11 @@ int run_train(const Args& args) {
       }
     };
     add("train", e.loss, train_eval);
+    if (has_train_dev) {
+      const SplitResult train_dev =
+          evaluate_split(trainer.executor(), model, data.train_dev, norm, spec.batch_size);
+      add("train-dev", train_dev.loss, train_dev);
+    }
     add("dev", dev.loss, dev);
     std::printf("epoch %lld/%lld %s  lr %.3g  %.1f s  %.0f samples/s\n",
                 static_cast<long long>(e.epoch + 1), static_cast<long long>(spec.epochs),

@@ -21,9 +21,12 @@ struct Split {
 };
 
 // The splits of a DataSpec. The dev split is carved from the training file (dev_size rows,
-// picked by a seeded shuffle); the test split is read only when asked for (evaluation).
+// picked by a seeded shuffle) or read from its own files; train-dev is carved from the training
+// file too (train_dev_size rows); the test split is read only when asked for (evaluation).
 struct DataSplits {
-  Split train, dev, test;
+  // train-dev: rows of the training distribution held out (data.train_dev_size), to tell
+  // variance from data mismatch when dev and test come from other files.
+  Split train, train_dev, dev, test;
   std::int64_t features = 0;
   // The width the model's last layer needs: 1 + the largest label of the training file
   // (classification), else the number of label or target columns.

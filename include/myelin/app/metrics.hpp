@@ -90,17 +90,25 @@ class MYELIN_API RegressionMetrics {
   std::int64_t rows_ = 0;
 };
 
-// Bias and variance from training and dev error and, when known, a baseline (human-level or a
-// reference) error: avoidable bias = train - baseline, variance = dev - train; the advice says
-// which to attack first.
+// The error ladder of error analysis: baseline (human-level or a reference) -> train ->
+// train-dev (held-out rows of the training distribution) -> dev -> test. Its gaps:
+//   avoidable bias = train - baseline      variance = train-dev - train (dev - train without one)
+//   data mismatch  = dev - train-dev       overfitting to dev = test - dev
+// The report names the largest gap as the one to attack first. Unknown errors are < 0.
 struct BiasVariance {
   double train_error = 0.0;
   double dev_error = 0.0;
-  double baseline_error = -1.0;  // < 0: unknown
+  double baseline_error = -1.0;   // < 0: unknown (the advice then says it assumes 0)
+  double train_dev_error = -1.0;  // < 0: no train-dev split
+  double test_error = -1.0;       // < 0: not measured
   double avoidable_bias() const {
     return train_error - (baseline_error >= 0 ? baseline_error : 0.0);
   }
-  double variance() const { return dev_error - train_error; }
+  double variance() const {
+    return (train_dev_error >= 0 ? train_dev_error : dev_error) - train_error;
+  }
+  double data_mismatch() const { return train_dev_error >= 0 ? dev_error - train_dev_error : 0.0; }
+  double dev_overfitting() const { return test_error >= 0 ? test_error - dev_error : 0.0; }
 };
 MYELIN_API std::string bias_variance_report(const BiasVariance& bv);
 

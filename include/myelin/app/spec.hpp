@@ -62,11 +62,16 @@ struct DataSpec {
   // idx and npy: feature and label files; csv: one file per split, labels in label_column.
   std::string train_features, train_labels, test_features, test_labels;
   std::string train_csv, test_csv;
+  // A dev set from its own files (the distribution the model is meant for, when training data
+  // differs): then no dev rows are carved from the training file.
+  std::string dev_features, dev_labels, dev_csv;
   std::int64_t label_column = -1;        // csv: negative counts from the end
   std::vector<ColumnRef> label_columns;  // csv: the label (or target) columns, in output order
   std::int64_t dev_size = 5000;          // rows carved from the training file for the dev split
+  std::int64_t train_dev_size = 0;       // rows carved from it for train-dev (data mismatch)
   std::int64_t limit = 0;                // use only the first `limit` training rows (0: all)
   bool normalize = true;  // per-feature standardisation, statistics of the train split
+  bool has_dev_files() const { return !dev_features.empty() || !dev_csv.empty(); }
 };
 
 struct ModelSpec {
