@@ -301,7 +301,18 @@ check "steps.jsonl counts epochs from 1" grep -q '"epoch": 1,' cls/steps.jsonl
 check "steps.jsonl has no epoch 0" not grep -q '"epoch": 0,' cls/steps.jsonl
 check "metrics.csv counts epochs from 1" test "$(sed -n 2p cls/metrics.csv | cut -d, -f1)" = 1
 # The progress lines show the epoch's running mean loss, not one update's.
-check "progress shows a loss" grep -q "step .* loss " cls.log
+check "progress shows the epoch's running mean loss" "$python" - <<'PY'
+import json, re, sys
+losses = [json.loads(line)["loss"] for line in open("cls/steps.jsonl")]
+lines = re.findall(r"^epoch 1/1 step (\d+)/\d+ loss ([0-9.]+)", open("cls.log").read(), re.M)
+assert lines, "no progress lines"
+for step, shown in lines:
+    # Every update before the last has a full batch of 128 rows: the mean is a plain mean.
+    mean = sum(losses[:int(step)]) / int(step)
+    print(f"step {step}: shown {shown}, mean of the epoch so far {mean:.4f}, this update {losses[int(step) - 1]:.4f}")
+    if abs(float(shown) - mean) > 6e-5:
+        sys.exit(1)
+PY
 
 # eval's advice names its baseline.
 check "eval without a baseline says it assumes 0" grep -q "assuming a baseline error of 0" cls.eval
