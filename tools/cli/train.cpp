@@ -480,7 +480,7 @@ int run_train(const Args& args) {
       add("train-dev", train_dev.loss, train_dev);
     }
     add("dev", dev.loss, dev);
-    std::printf("epoch %lld/%lld %s  lr %.3g  %.1f s  %.0f samples/s\n",
+    std::printf("epoch %lld/%lld%s  lr %.3g  %.1f s  %.0f samples/s\n",
                 static_cast<long long>(e.epoch + 1), static_cast<long long>(spec.epochs),
                 text.c_str(), optimizer.lr("weights"), e.seconds, e.samples_per_second);
     std::fflush(stdout);
