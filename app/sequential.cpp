@@ -63,6 +63,9 @@ TrainOptions train_options(const ModelSpec& spec, Device device) {
   options.seed = spec.seed;
   options.clip_norm = spec.clip_norm;
   options.clip_value = spec.clip_value;
+  options.on_nonfinite =
+      spec.on_nonfinite == "skip" ? NonFinitePolicy::kSkip : NonFinitePolicy::kStop;
+  options.max_skipped = spec.max_skipped;
   options.schedule = spec.schedule;
   options.executor.device = device;
   return options;

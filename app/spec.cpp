@@ -29,6 +29,29 @@ const char* task_name(Task task) {
   return "classification";
 }
 
+std::vector<std::string> task_metrics(Task task) {
+  switch (task) {
+    case Task::kMultiLabel:
+      return {"macro_auc", "macro_f1"};
+    case Task::kRegression:
+      return {"r2", "rmse"};
+    case Task::kClassification:
+      break;
+  }
+  return {"accuracy"};
+}
+
+bool lower_is_better(const std::string& metric) {
+  for (const char* suffix : {"loss", "error", "rmse", "mse", "mae"}) {
+    const std::string end(suffix);
+    if (metric.size() >= end.size() &&
+        metric.compare(metric.size() - end.size(), end.size(), end) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 namespace {
 
 using Json = nlohmann::json;
@@ -534,7 +557,8 @@ ModelSpec parse_model_spec(const std::string& text, const std::string& source) {
   }
   const Fields f(root, "", source,
                  {"task", "layers", "optimizer", "schedule", "clip_norm", "clip_value",
-                  "batch_size", "epochs", "seed", "device", "data", "freeze", "frozen_batch_norm"});
+                  "on_nonfinite", "max_skipped", "early_stopping", "batch_size", "epochs", "seed",
+                  "device", "data", "freeze", "frozen_batch_norm"});
   ModelSpec spec = default_model_spec();
   const std::string task =
       f.text("task", "classification", {"classification", "multi_label", "regression"});
@@ -548,6 +572,24 @@ ModelSpec parse_model_spec(const std::string& text, const std::string& source) {
   spec.seed = f.unsigned_integer("seed", 0);
   spec.clip_norm = f.number("clip_norm", 0.0, 0.0, inf, ">= 0 (0: off)");
   spec.clip_value = f.number("clip_value", 0.0, 0.0, inf, ">= 0 (0: off)");
+  spec.on_nonfinite = f.text("on_nonfinite", "stop", {"stop", "skip"});
+  if (spec.on_nonfinite != "skip" && f.has("max_skipped")) {
+    f.error("max_skipped",
+            "goes with \"on_nonfinite\": \"skip\" (a run that stops at the "
+            "first non-finite step skips none)");
+  }
+  spec.max_skipped = f.integer("max_skipped", spec.max_skipped, 0, 1000000000);
+  if (f.has("early_stopping")) {
+    const Fields e(f.at("early_stopping"), "early_stopping", source,
+                   {"metric", "patience", "min_delta"});
+    std::vector<std::string> metrics = {"dev_loss"};
+    for (const std::string& m : task_metrics(spec.task)) metrics.push_back("dev_" + m);
+    EarlyStoppingSpec& es = spec.early_stopping;
+    es.enabled = true;
+    es.metric = e.text("metric", "dev_loss", metrics);
+    es.patience = e.integer("patience", es.patience, 1, 1000000);
+    es.min_delta = e.number("min_delta", 0.0, 0.0, inf, ">= 0");
+  }
   spec.device = f.text("device", "auto");
   if (spec.device != "auto") {
     try {

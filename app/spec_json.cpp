@@ -181,19 +181,26 @@ std::string model_spec_json(const ModelSpec& spec) {
       data["dev_labels"] = d.dev_labels;
     }
   }
-  const Json root = {{"task", task_name(spec.task)},
-                     {"layers", layers},
-                     {"optimizer", optimizer},
-                     {"schedule", schedule},
-                     {"clip_norm", spec.clip_norm},
-                     {"clip_value", spec.clip_value},
-                     {"batch_size", spec.batch_size},
-                     {"epochs", spec.epochs},
-                     {"seed", spec.seed},
-                     {"device", spec.device},
-                     {"data", data},
-                     {"freeze", spec.freeze},
-                     {"frozen_batch_norm", spec.frozen_batch_norm}};
+  Json root = {{"task", task_name(spec.task)},
+               {"layers", layers},
+               {"optimizer", optimizer},
+               {"schedule", schedule},
+               {"clip_norm", spec.clip_norm},
+               {"clip_value", spec.clip_value},
+               {"on_nonfinite", spec.on_nonfinite},
+               {"batch_size", spec.batch_size},
+               {"epochs", spec.epochs},
+               {"seed", spec.seed},
+               {"device", spec.device},
+               {"data", data},
+               {"freeze", spec.freeze},
+               {"frozen_batch_norm", spec.frozen_batch_norm}};
+  if (spec.on_nonfinite == "skip") root["max_skipped"] = spec.max_skipped;
+  if (spec.early_stopping.enabled) {
+    root["early_stopping"] = {{"metric", spec.early_stopping.metric},
+                              {"patience", spec.early_stopping.patience},
+                              {"min_delta", spec.early_stopping.min_delta}};
+  }
   return root.dump(2) + "\n";
 }
 

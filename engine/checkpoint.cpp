@@ -1,5 +1,6 @@
 #include "myelin/checkpoint.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +10,26 @@
 #include "myelin/safetensors.hpp"
 
 namespace myelin {
+
+namespace {
+
+// Checkpoints hold finite values only: a diverged run must not replace a good checkpoint with
+// one that cannot be trained from (a training state with them would not even load).
+void check_finite(const std::string& path,
+                  const std::vector<std::pair<std::string, Tensor>>& tensors) {
+  for (const auto& [name, t] : tensors) {
+    if (t.dtype() != DType::kFloat32 && t.dtype() != DType::kFloat64) continue;
+    const std::vector<double> values = t.to_vector<double>();
+    const auto bad =
+        std::count_if(values.begin(), values.end(), [](double v) { return !std::isfinite(v); });
+    if (bad > 0) {
+      fail(path, ": not written: '", name, "' holds ", bad, " non-finite values of ", values.size(),
+           " (a checkpoint holds finite values only)");
+    }
+  }
+}
+
+}  // namespace
 
 StateDict graph_state(const Graph& graph) {
   StateDict state;
@@ -25,6 +46,7 @@ void save_state(const std::string& path, const Graph& graph, const StateDict& st
                 const std::map<std::string, std::string>& metadata) {
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (const auto& [name, value] : state) tensors.emplace_back(name, graph.tensor(value));
+  check_finite(path, tensors);
   std::map<std::string, std::string> meta = metadata;
   meta["format"] = kCheckpointFormat;
   meta["format_version"] = kCheckpointVersion;
@@ -89,8 +111,11 @@ void save_training_state(const std::string& path, const Optimizer& optimizer,
       {"forward_passes", std::to_string(position.forward_passes)},
       {"epoch_loss_sum", exact_text(position.epoch_loss_sum)},
       {"epoch_loss_samples", std::to_string(position.epoch_loss_samples)},
+      {"nonfinite_steps", std::to_string(position.nonfinite_steps)},
       {"lr_scale", std::to_string(optimizer.lr_scale())}};
-  write_safetensors(path, optimizer.state_dict(), meta);
+  const std::vector<std::pair<std::string, Tensor>> state = optimizer.state_dict();
+  check_finite(path, state);
+  write_safetensors(path, state, meta);
 }
 
 TrainPosition load_training_state(const std::string& path, Optimizer& optimizer) {
@@ -129,6 +154,10 @@ TrainPosition load_training_state(const std::string& path, Optimizer& optimizer)
       fail(path, ": training state metadata 'epoch_loss_sum' = '", text,
            "' is not a finite number");
     }
+  }
+  // Written before non-finite steps were counted: none were.
+  if (file.metadata.count("nonfinite_steps") != 0) {
+    position.nonfinite_steps = number("nonfinite_steps");
   }
   optimizer.load_state_dict(file.tensors);
   return position;

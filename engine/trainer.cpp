@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -28,7 +31,48 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+std::string number_text(double v) {
+  if (std::isnan(v)) return "nan";  // whatever its sign bit
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4g", v);
+  return text;
+}
+
+// What the step's values were and what usually makes a run diverge.
+std::string nonfinite_message(const StepInfo& s, const TrainOptions& options,
+                              std::int64_t nonfinite_steps, double last_finite_loss,
+                              std::int64_t last_finite_step) {
+  std::string what = "training stopped at step " + std::to_string(s.step) + " (epoch " +
+                     std::to_string(s.epoch + 1) + ", batch " + std::to_string(s.batch + 1) +
+                     " of " + std::to_string(s.batches_per_epoch) + "): ";
+  const bool loss_bad = !std::isfinite(s.data_loss), norm_bad = !std::isfinite(s.grad_norm);
+  if (loss_bad) what += "the loss is " + number_text(s.data_loss);
+  if (loss_bad && norm_bad) what += " and ";
+  if (norm_bad) what += "the gradient norm is " + number_text(s.grad_norm);
+  if (!loss_bad) what += " (the loss " + number_text(s.data_loss) + ")";
+  if (!norm_bad) what += " (the gradient norm " + number_text(s.grad_norm) + ")";
+  if (last_finite_step > 0) {
+    what += "; the last finite loss was " + number_text(last_finite_loss) + " at step " +
+            std::to_string(last_finite_step);
+  }
+  if (options.on_nonfinite == NonFinitePolicy::kSkip) {
+    what += "; that is " + std::to_string(nonfinite_steps) + " non-finite steps, more than the " +
+            std::to_string(options.max_skipped) + " the run may skip";
+  }
+  what += ". ";
+  what += norm_bad ? "That update was not applied (a non-finite gradient changes nothing). " : "";
+  what +=
+      "Usual causes: a learning rate too large for the model (try one 10x smaller), no gradient "
+      "clipping (clip_norm), initial weights too large, an optimizer eps of 0, inputs that are "
+      "not finite.";
+  return what;
+}
+
 }  // namespace
+
+NonFiniteError::NonFiniteError(const std::string& what, const StepInfo& step)
+    : Error(what), step_(step) {}
+NonFiniteError::~NonFiniteError() = default;
 
 Trainer::Trainer(Graph& graph, Value loss, Optimizer& optimizer, const TrainOptions& options)
     : graph_(graph),
@@ -45,6 +89,7 @@ Trainer::Trainer(Graph& graph, Value loss, Optimizer& optimizer, const TrainOpti
         static_cast<double>(options.accumulation_steps), ">= 1");
   check(options.clip_norm >= 0.0, "clip_norm", options.clip_norm, ">= 0, 0 for off");
   check(options.clip_value >= 0.0, "clip_value", options.clip_value, ">= 0, 0 for off");
+  check(options.max_skipped >= 0, "max_skipped", static_cast<double>(options.max_skipped), ">= 0");
   options.schedule.validate();
   if (graph.shape(loss).numel() != 1) {
     fail("trainer: the loss '", graph.name(loss), "' must be a scalar, it is ",
@@ -112,6 +157,10 @@ void Trainer::fit(BatchSource& source) {
   const bool graphs = options_.cuda_graphs && accumulation == 1 && runtime.supports_graphs();
   std::set<std::int64_t> placed;  // batch sizes whose buffers are placed
   std::uint64_t generation = executor_.buffer_generation();
+  // The first step that stops the run, and the last finite loss before it (for the message).
+  std::unique_ptr<NonFiniteError> failure;
+  double last_finite_loss = 0.0;
+  std::int64_t last_finite_step = 0;
 
   while (position_.epoch < options_.epochs && !stop_) {
     const std::vector<std::int64_t> order = epoch_order(position_.epoch, rows);
@@ -119,7 +168,7 @@ void Trainer::fit(BatchSource& source) {
     // A resumed epoch continues the loss sums saved with its position.
     double epoch_loss = position_.batch > 0 ? position_.epoch_loss_sum : 0.0;
     std::int64_t loss_samples = position_.batch > 0 ? position_.epoch_loss_samples : 0;
-    std::int64_t epoch_samples = 0, epoch_steps = 0;
+    std::int64_t epoch_samples = 0, epoch_steps = 0, epoch_nonfinite = 0;
     // Updates whose loss and gradient norm are still on their way back from the device (on
     // CUDA they are reported one update late; on the CPU at once).
     std::deque<StepInfo> pending;
@@ -131,11 +180,32 @@ void Trainer::fit(BatchSource& source) {
         info.data_loss = loss;
         info.grad_norm = norm;
         info.loss = info.data_loss + info.penalty;
-        epoch_loss += loss * static_cast<double>(info.samples);
-        loss_samples += info.samples;
-        position_.epoch_loss_sum = epoch_loss;
-        position_.epoch_loss_samples = loss_samples;
+        info.skipped = !std::isfinite(norm);
+        if (std::isfinite(loss)) {  // the epoch's mean is over the finite losses
+          epoch_loss += loss * static_cast<double>(info.samples);
+          loss_samples += info.samples;
+          position_.epoch_loss_sum = epoch_loss;
+          position_.epoch_loss_samples = loss_samples;
+        }
+        if (!info.finite()) {
+          ++epoch_nonfinite;
+          ++position_.nonfinite_steps;
+        } else {
+          last_finite_loss = info.loss;
+          last_finite_step = info.step;
+        }
         if (on_step) on_step(info);
+        // Updates already queued behind this one are still reported (they ran); the run stops
+        // at the first step that stops it.
+        if (!info.finite() && failure == nullptr &&
+            (options_.on_nonfinite == NonFinitePolicy::kStop ||
+             position_.nonfinite_steps > options_.max_skipped)) {
+          failure = std::make_unique<NonFiniteError>(
+              nonfinite_message(info, options_, position_.nonfinite_steps, last_finite_loss,
+                                last_finite_step),
+              info);
+          stop_ = true;
+        }
       }
     };
     while (position_.batch < batches && !stop_) {
@@ -223,7 +293,8 @@ void Trainer::fit(BatchSource& source) {
     EpochInfo epoch;
     epoch.epoch = position_.epoch;
     epoch.steps = epoch_steps;
-    epoch.loss = loss_samples > 0 ? epoch_loss / static_cast<double>(loss_samples) : 0.0;
+    epoch.loss = loss_samples > 0 ? epoch_loss / static_cast<double>(loss_samples) : NAN;
+    epoch.nonfinite_steps = epoch_nonfinite;
     epoch.seconds = seconds_since(epoch_start);
     epoch.samples_per_second = static_cast<double>(epoch_samples) / epoch.seconds;
     ++position_.epoch;
@@ -233,6 +304,7 @@ void Trainer::fit(BatchSource& source) {
     if (on_epoch) on_epoch(epoch);
   }
   executor_.write_back();  // the graph owns the trained weights
+  if (failure != nullptr) throw NonFiniteError(*failure);
 }
 
 Evaluation Trainer::evaluate(BatchSource& source, const EvaluateOptions& options) {

@@ -55,9 +55,16 @@ __global__ void finish_train_kernel(const double* mean, const double* var_sum,
     const double var = var_sum[c] / count;
     saved_mean[c] = static_cast<float>(mean[c]);
     saved_invstd[c] = static_cast<float>(1.0 / sqrt(var + eps));
-    running_mean[c] = static_cast<float>((1.0 - momentum) * running_mean[c] + momentum * mean[c]);
-    running_var[c] = static_cast<float>((1.0 - momentum) * running_var[c] +
-                                        momentum * var * count / (count - 1.0));
+    const double new_mean = (1.0 - momentum) * running_mean[c] + momentum * mean[c];
+    const double new_var =
+        (1.0 - momentum) * running_var[c] + momentum * var * count / (count - 1.0);
+    // A channel whose batch statistics are not finite (a diverging step, a non-finite input)
+    // keeps its running statistics, as a skipped update keeps the weights. Comparisons, not
+    // isfinite: false for inf and NaN under any math flags.
+    if (fabs(new_mean) <= 3.4028234663852886e38 && fabs(new_var) <= 3.4028234663852886e38) {
+      running_mean[c] = static_cast<float>(new_mean);
+      running_var[c] = static_cast<float>(new_var);
+    }
   }
   if (global_thread() == 0) *num_batches_tracked += 1;  // one writer: no atomic
 }

@@ -7,7 +7,9 @@
 // the partials in chunk order and writes the norm and the clip scale to device memory. The
 // update kernel reads that scale and the step's constants (learning rate, bias corrections,
 // decay) from device memory: clipping needs no host round trip, and the whole step can be
-// captured and replayed. The per-element rule is update_rules.hpp, shared with the CPU path.
+// captured and replayed. When the norm is not finite the scale says so and every block leaves
+// its chunk as it was: a diverged step is skipped on the device, without the host deciding. The
+// per-element rule is update_rules.hpp, shared with the CPU path.
 #include "common.cuh"
 #include "optimizer.hpp"
 
@@ -45,7 +47,9 @@ __global__ void norm_finish_kernel(const double* __restrict__ partials, std::int
     const double n = sqrt(total);
     *norm = n;
     const double factor = max_norm > 0.0 ? max_norm / (n + 1e-6) : 1.0;
-    *scale = static_cast<float>(factor < 1.0 ? factor : 1.0);
+    // A comparison rather than isfinite: false for inf and NaN under any math flags.
+    const bool finite = total <= 1.7976931348623157e308;
+    *scale = finite ? static_cast<float>(factor < 1.0 ? factor : 1.0) : kSkipUpdate;
   }
 }
 
@@ -53,8 +57,10 @@ __global__ void multi_tensor_update_kernel(MultiTensorTable t, const StepConstan
                                            const float* __restrict__ clip_scale) {
   const std::int64_t k = blockIdx.x;
   const ParamSlots p = t.params[t.chunk_tensor[k]];
+  const float scale = *clip_scale;
+  if (scale == kSkipUpdate) return;  // a non-finite gradient: this update changes nothing
   UpdateConstants<float> constants = c->groups[p.group];
-  constants.grad_scale = *clip_scale;
+  constants.grad_scale = scale;
   const std::int64_t begin = t.chunk_start[k];
   const std::int64_t end = begin + t.chunk < p.n ? begin + t.chunk : p.n;
   for (std::int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {

@@ -42,13 +42,17 @@ struct StepConstants {
 cudaError_t launch_write_constants(StepConstants* target, const StepConstants& value,
                                    cudaStream_t stream);
 
+// The clip scale that tells the update kernel to leave every parameter and state as it was.
+inline constexpr float kSkipUpdate = -1.0f;
+
 // Global L2 norm of all gradients: per-chunk sums of squares in double (partials[chunks]),
 // added in chunk order; writes norm[0] and scale[0] = min(1, max_norm / (norm + 1e-6)) (1 when
-// max_norm <= 0).
+// max_norm <= 0), or kSkipUpdate when the norm is not finite.
 cudaError_t launch_grad_norm(const MultiTensorTable& table, double* partials, double max_norm,
                              double* norm, float* scale, cudaStream_t stream);
 
-// Updates every parameter in one launch, reading the clip scale from device memory.
+// Updates every parameter in one launch, reading the clip scale from device memory (nothing
+// when it is kSkipUpdate).
 cudaError_t launch_multi_tensor_update(const MultiTensorTable& table,
                                        const StepConstants* constants, const float* clip_scale,
                                        cudaStream_t stream);

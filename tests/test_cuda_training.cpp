@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "myelin/app.hpp"
+#include "nonfinite_runs.hpp"
 #include "test_util.hpp"
 
 namespace myelin {
@@ -104,6 +105,55 @@ TEST(CudaTraining, AFrozenBatchNormKeepsItsStatisticsAndMatchesTheCpu) {
     for (const TrainingRun* run : {&cpu, &gpu}) {
       EXPECT_EQ(bitwise_equal(run->weights[k].second, initial.weights[k].second), body) << name;
     }
+  }
+}
+
+// The non-finite policy on the device. Whether a step's update is applied is decided there,
+// inside the captured step (the host reads the values one update late): a diverging run stops
+// with the weights finite, at most two queued updates after its first non-finite step.
+TEST(CudaTraining, ADivergingRunStopsWithFiniteWeights) {
+  MYELIN_REQUIRE_GPU();
+  test::NonFiniteSetup setup;
+  setup.device = Device::cuda(0);
+  setup.rule = OptimizerOptions::sgd(1e6);
+  setup.epochs = 5;
+  const test::NonFiniteRun run = test::nonfinite_run(setup);
+  ASSERT_FALSE(run.error.empty()) << "the run did not diverge";
+  EXPECT_FALSE(run.failed.finite());
+  std::size_t at = 0;
+  while (at < run.steps.size() && run.steps[at].step != run.failed.step) {
+    EXPECT_TRUE(run.steps[at].finite()) << "step " << run.steps[at].step;
+    ++at;
+  }
+  ASSERT_LT(at, run.steps.size());
+  EXPECT_LE(run.steps.size() - at, 3u);  // the step and the updates queued behind it
+  EXPECT_NE(run.error.find("training stopped at step " + std::to_string(run.failed.step) + " "),
+            std::string::npos)
+      << run.error;
+  EXPECT_EQ(test::nonfinite_tensors(run), std::vector<std::string>{});
+}
+
+// A skipped step inside a replayed CUDA Graph changes no weight and no running statistic: the
+// same bits as the run without that batch.
+TEST(CudaTraining, ASkippedStepChangesNothingInsideACapturedStep) {
+  MYELIN_REQUIRE_GPU();
+  test::NonFiniteSetup setup;
+  setup.device = Device::cuda(0);
+  setup.policy = NonFinitePolicy::kSkip;
+  setup.poisoned_batch = 7;  // the last of 8: its step is a replay of the captured graph
+  const test::NonFiniteRun poisoned = test::nonfinite_run(setup);
+  setup.poisoned_batch = -1;
+  setup.rows = 7 * 32;
+  const test::NonFiniteRun prefix = test::nonfinite_run(setup);
+  EXPECT_EQ(poisoned.error, "");
+  ASSERT_EQ(poisoned.steps.size(), 8u);
+  EXPECT_TRUE(poisoned.steps[7].skipped);
+  EXPECT_EQ(poisoned.position.nonfinite_steps, 1);
+  ASSERT_EQ(poisoned.state.size(), prefix.state.size());
+  for (std::size_t k = 0; k < poisoned.state.size(); ++k) {
+    const auto& [name, value] = poisoned.state[k];
+    if (name == "bn.num_batches_tracked") continue;  // counts the skipped forward pass too
+    EXPECT_TRUE(bitwise_equal(value, prefix.state[k].second)) << name;
   }
 }
 

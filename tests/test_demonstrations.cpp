@@ -98,7 +98,12 @@ std::vector<double> train_deep(double clip_norm) {
     losses.push_back(s.loss);
     if (s.step == 1) first_norm = s.grad_norm;
   };
-  trainer.fit({{net.x, data.x}, {net.y, data.y}});
+  try {
+    trainer.fit({{net.x, data.x}, {net.y, data.y}});
+  } catch (const NonFiniteError& e) {
+    // The default policy stops a diverging run at its first non-finite step, which on_step saw.
+    std::cout << e.what() << "\n";
+  }
   std::cout << (clip_norm > 0 ? "with" : "without") << " clipping: first gradient norm "
             << first_norm << ", loss " << losses.front() << " -> " << losses.back() << "\n";
   return losses;

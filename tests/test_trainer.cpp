@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <iostream>
 
 #include "myelin/app.hpp"
+#include "nonfinite_runs.hpp"
 #include "test_util.hpp"
 
 namespace myelin {
@@ -241,6 +243,80 @@ TEST(Trainer, APositionOutsideTheRunIsAnError) {
   EXPECT_EQ(opt.steps(), 0);
 }
 
+// A diverging run (SGD with lr 1e6) stops at its first non-finite step, with a message naming
+// the step and the usual causes, and the graph keeps the weights of the last finite update.
+TEST(Trainer, ADivergingRunStopsAtItsFirstNonFiniteStep) {
+  test::NonFiniteSetup setup;
+  setup.rule = OptimizerOptions::sgd(1e6);
+  setup.epochs = 5;
+  const test::NonFiniteRun run = test::nonfinite_run(setup);
+  ASSERT_FALSE(run.error.empty()) << "the run did not diverge";
+  ASSERT_FALSE(run.steps.empty());
+  // The CPU reads each step's values at once: the step that stopped the run is the last one.
+  EXPECT_EQ(run.steps.back().step, run.failed.step);
+  EXPECT_FALSE(run.failed.finite());
+  for (std::size_t i = 0; i + 1 < run.steps.size(); ++i) {
+    EXPECT_TRUE(run.steps[i].finite()) << "step " << run.steps[i].step;
+  }
+  EXPECT_NE(run.error.find("training stopped at step " + std::to_string(run.failed.step) + " "),
+            std::string::npos)
+      << run.error;
+  EXPECT_NE(run.error.find("learning rate too large"), std::string::npos) << run.error;
+  EXPECT_EQ(test::nonfinite_tensors(run), std::vector<std::string>{});
+  EXPECT_EQ(run.position.nonfinite_steps, 1);
+  std::cout << "diverging run: " << run.error << "\n";
+}
+
+// Under kSkip the update of a batch with a non-finite input changes nothing: the weights and the
+// running statistics are those of the run without that batch, bit for bit, and the epoch's loss
+// is the mean over the finite steps.
+TEST(Trainer, ASkippedStepChangesNoWeightOrRunningStatistic) {
+  test::NonFiniteSetup setup;
+  setup.policy = NonFinitePolicy::kSkip;
+  setup.poisoned_batch = 7;  // the last of 8
+  const test::NonFiniteRun poisoned = test::nonfinite_run(setup);
+  setup.poisoned_batch = -1;
+  setup.rows = 7 * 32;
+  const test::NonFiniteRun prefix = test::nonfinite_run(setup);
+  EXPECT_EQ(poisoned.error, "");
+  ASSERT_EQ(poisoned.steps.size(), 8u);
+  for (std::size_t k = 0; k < 7; ++k) EXPECT_TRUE(poisoned.steps[k].finite()) << k;
+  EXPECT_TRUE(poisoned.steps[7].skipped);
+  EXPECT_TRUE(std::isnan(poisoned.steps[7].loss));
+  EXPECT_EQ(poisoned.position.nonfinite_steps, 1);
+  ASSERT_EQ(poisoned.epochs.size(), 1u);
+  EXPECT_EQ(poisoned.epochs[0].nonfinite_steps, 1);
+  EXPECT_EQ(poisoned.epochs[0].loss, prefix.epochs[0].loss);
+  EXPECT_EQ(poisoned.optimizer_steps, 8);  // a skipped step still counts (see Optimizer::step)
+  ASSERT_EQ(poisoned.state.size(), prefix.state.size());
+  for (std::size_t k = 0; k < poisoned.state.size(); ++k) {
+    const auto& [name, value] = poisoned.state[k];
+    if (name == "bn.num_batches_tracked") {  // counts the forward passes, the skipped one too
+      EXPECT_EQ(value.item(), 8.0);
+      EXPECT_EQ(prefix.state[k].second.item(), 7.0);
+    } else {
+      EXPECT_TRUE(bitwise_equal(value, prefix.state[k].second)) << name;
+    }
+  }
+}
+
+// Past max_skipped, a kSkip run stops as a kStop run does, and says how many it met.
+TEST(Trainer, PastMaxSkippedTheRunStops) {
+  test::NonFiniteSetup setup;
+  setup.policy = NonFinitePolicy::kSkip;
+  setup.max_skipped = 1;
+  setup.poisoned_batch = 2;
+  setup.epochs = 3;
+  const test::NonFiniteRun run = test::nonfinite_run(setup);
+  EXPECT_EQ(run.failed.step, 8 + 3);  // epoch 2's batch 2: the second non-finite step
+  EXPECT_EQ(run.steps.size(), 11u);
+  EXPECT_NE(run.error.find("that is 2 non-finite steps, more than the 1 the run may skip"),
+            std::string::npos)
+      << run.error;
+  EXPECT_EQ(run.position.nonfinite_steps, 2);
+  EXPECT_EQ(test::nonfinite_tensors(run), std::vector<std::string>{});
+}
+
 TEST(Trainer, BadOptionsAndDataAreNamed) {
   Model m;
   Optimizer opt(OptimizerOptions::sgd());
@@ -360,6 +436,15 @@ TEST(GraphCheckpoint, SavesAndLoadsAnyGraphByParameterNames) {
   const auto meta = load_graph(path, fresh.g);
   EXPECT_EQ(meta.at("note"), "spirals");
   EXPECT_TRUE(same_bits(fresh.weights(), trained.weights()));
+
+  // A checkpoint holds finite values only: a diverged model is refused, the file left as it was.
+  Model diverged;
+  diverged.g.tensor(diverged.g.find("fc1.weight")).data<float>()[3] = NAN;
+  const std::string refused = test::error_of([&] { save_graph(path, diverged.g); });
+  EXPECT_NE(refused.find("not written: 'fc1.weight' holds 1 non-finite values of 32"),
+            std::string::npos)
+      << refused;
+  EXPECT_EQ(load_graph(path, fresh.g).at("note"), "spirals");
 
   Model other(/*stochastic=*/false);  // no batch norm: the file has tensors it lacks
   const std::string message = test::error_of([&] { load_graph(path, other.g); });

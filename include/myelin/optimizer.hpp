@@ -109,11 +109,14 @@ class MYELIN_API Optimizer {
   // One update of every trainable parameter of the executor (frozen ones are never touched),
   // after clipping the gradients. On CUDA the norm, the clip scale and the update are device
   // launches (one for the norm, one updating every parameter): the host never waits.
+  // A step whose global gradient norm is not finite changes no parameter and no state (decided
+  // on the device, where the norm is), yet counts as a step: the learning-rate schedule and the
+  // bias corrections go on as the host scheduled them.
   void step(Executor& executor, const GradientClipping& clipping = {});
   // The global gradient norm before clipping, from the last step(executor); waits for the
   // device on CUDA.
   double last_grad_norm() const;
-  // One update of the given parameters (host tensors).
+  // One update of the given parameters (host tensors); skipped as above.
   void step(const std::vector<ParamRef>& params);
 
   void set_lr_scale(double scale);

@@ -1,11 +1,14 @@
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "myelin/batch_source.hpp"
+#include "myelin/error.hpp"
 #include "myelin/evaluate.hpp"
 #include "myelin/executor.hpp"
 #include "myelin/export.hpp"
@@ -14,6 +17,14 @@
 #include "myelin/schedule.hpp"
 
 namespace myelin {
+
+// What training does at a step whose loss or gradient norm is not finite (inf or NaN). Either
+// way the update of a non-finite gradient is never applied (see Optimizer::step), so the weights
+// stay those of the last finite step.
+enum class NonFinitePolicy {
+  kStop,  // fit() stops and throws NonFiniteError
+  kSkip,  // the step is skipped and counted; past max_skipped such steps, as kStop
+};
 
 struct TrainOptions {
   std::int64_t batch_size = 32;
@@ -32,6 +43,8 @@ struct TrainOptions {
   // batch size and replayed. Results are the same bits either way. Without gradient
   // accumulation only (accumulation_steps 1); ignored on the CPU.
   bool cuda_graphs = true;
+  NonFinitePolicy on_nonfinite = NonFinitePolicy::kStop;
+  std::int64_t max_skipped = 10;  // kSkip: non-finite steps a run may skip (over all epochs)
 };
 
 // Where training stands: enough to continue exactly where it stopped, mid-epoch included.
@@ -43,6 +56,7 @@ struct TrainPosition {
   // samples: a run resumed mid-epoch reports the mean over the whole epoch.
   double epoch_loss_sum = 0.0;
   std::int64_t epoch_loss_samples = 0;
+  std::int64_t nonfinite_steps = 0;  // steps so far whose loss or gradient norm was not finite
 };
 
 struct StepInfo {
@@ -57,14 +71,35 @@ struct StepInfo {
   double grad_norm = 0.0;  // global L2 norm before clipping
   double lr = 0.0;         // of the "weights" group
   double samples_per_second = 0.0;
+  // The gradient norm was not finite, so the update changed nothing. A non-finite loss with a
+  // finite gradient (a squared error past float's range) is not skipped: its update is finite.
+  bool skipped = false;
+  bool finite() const { return std::isfinite(data_loss) && std::isfinite(grad_norm); }
 };
 
 struct EpochInfo {
   std::int64_t epoch = 0;
   std::int64_t steps = 0;  // updates in this epoch
-  double loss = 0.0;       // mean data loss over the epoch's samples (no penalty)
+  // Mean data loss over the epoch's samples (no penalty), of the steps whose loss was finite;
+  // NaN when none was.
+  double loss = 0.0;
+  std::int64_t nonfinite_steps = 0;  // in this epoch
   double seconds = 0.0;
   double samples_per_second = 0.0;
+};
+
+// Thrown by Trainer::fit at a non-finite step under NonFinitePolicy::kStop, or at the first one
+// past max_skipped under kSkip. fit() has stopped as at request_stop(): the graph holds the
+// weights of the last finite update and position() says where training stands, so the caller
+// can save them. The message names the step, the value and the usual causes.
+class MYELIN_API NonFiniteError : public Error {
+ public:
+  NonFiniteError(const std::string& what, const StepInfo& step);
+  ~NonFiniteError() override;
+  const StepInfo& step() const { return step_; }
+
+ private:
+  StepInfo step_;
 };
 
 // The mini-batch training loop: shuffling, batching, gradient accumulation, clipping, the
@@ -75,7 +110,8 @@ class MYELIN_API Trainer {
 
   // Trains on `data` (one tensor per graph input the loss needs, all with the same number of
   // rows) from the current position to the end of options.epochs (or a stop). On return the
-  // graph holds the trained parameters and buffers, on every device (see Executor).
+  // graph holds the trained parameters and buffers, on every device (see Executor). A
+  // non-finite step is handled by options.on_nonfinite (NonFiniteError).
   void fit(const std::vector<std::pair<Value, Tensor>>& data);
   void fit(BatchSource& source);
   // The loss over `data` in eval mode on the trainer's executor (the weights as trained so

@@ -12,12 +12,28 @@ namespace myelin::cli {
 int run_eval(const Args& args) {
   if (args.empty() || args[0].rfind("--", 0) == 0) {
     throw UsageError{
-        "usage: myelin eval RUN_DIR [--checkpoint FILE] [--baseline-error X] [--device D]"};
+        "usage: myelin eval RUN_DIR [--checkpoint last|best|FILE] [--baseline-error X] "
+        "[--device D]"};
   }
   const std::string run_dir = args[0];
   const Args rest(args.begin() + 1, args.end());
   check_options(rest, {"--checkpoint", "--baseline-error", "--device"});
-  const std::string checkpoint = option(rest, "--checkpoint", run_dir + "/model.safetensors");
+  // last: the run's last checkpoint; best: its best by the dev metric; else a file.
+  const std::string which = option(rest, "--checkpoint", "last");
+  const bool best = which == "best";
+  const std::string checkpoint = which == "last" ? run_dir + "/model.safetensors"
+                                 : best          ? run_dir + "/best.safetensors"
+                                                 : which;
+  if (best && !std::filesystem::exists(checkpoint)) {
+    throw UsageError{run_dir +
+                     " has no best.safetensors: it is written at the end of an epoch "
+                     "whose dev metric is finite and the best so far"};
+  }
+  if (best && !std::filesystem::exists(checkpoint)) {
+    throw UsageError{run_dir +
+                     " has no best.safetensors yet (it is written from the first "
+                     "epoch's end on)"};
+  }
   const double baseline = option_number(rest, "--baseline-error", -1.0);
 
   ModelSpec spec;
@@ -51,8 +67,14 @@ int run_eval(const Args& args) {
   const SplitResult dev = evaluate_split(executor, model, data.dev, norm, spec.batch_size);
   const SplitResult train_dev =
       evaluate_split(executor, model, data.train_dev, norm, spec.batch_size);
-  std::printf("evaluating %s on %s (%s)\n\n", checkpoint.c_str(), options.device.str().c_str(),
+  std::printf("evaluating %s on %s (%s)\n", checkpoint.c_str(), options.device.str().c_str(),
               note.c_str());
+  if (meta.count("best_metric") != 0 && meta.count("epoch") != 0) {
+    std::printf("its epoch %s; the best %s so far was %s at epoch %s\n", meta.at("epoch").c_str(),
+                meta.at("best_metric").c_str(), meta.at("best_value").c_str(),
+                meta.at("best_epoch").c_str());
+  }
+  std::printf("\n");
   const std::vector<std::string> names =
       spec.task == Task::kClassification ? class_names(spec.data, model.classes) : data.label_names;
   std::printf("%s %s on the test set (%lld rows)\n%s\n", task_name(spec.task),

@@ -90,9 +90,12 @@ const CommandHelp kCommands[] = {
      "  --stop-after N     updates, then checkpoint and stop, as Ctrl-C does\n"
      "  --cuda-graphs on|off  (on: each CUDA step after the first is one graph)\n"},
     {"eval",
-     "usage: myelin eval RUN_DIR [--baseline-error X] [--checkpoint FILE] [--device D]\n"
+     "usage: myelin eval RUN_DIR [--baseline-error X] [--checkpoint last|best|FILE] [--device "
+     "D]\n"
      "  the test-set report of a run for its task (per class, label or target), and bias and\n"
-     "  variance from the train and dev errors against a baseline (human-level) error\n"},
+     "  variance from the train and dev errors against a baseline (human-level) error\n"
+     "  --checkpoint last (the run's last checkpoint), best (its best by the dev metric:\n"
+     "               best.safetensors) or a safetensors file\n"},
     {"predict",
      "usage: myelin predict RUN_DIR --input FILE --out FILE.npy [--output KIND] [--checkpoint "
      "FILE] [--device D]\n"

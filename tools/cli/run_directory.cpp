@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -22,6 +23,8 @@ namespace {
 constexpr const char* kLink = "checkpoint";
 constexpr const char* kStore = "checkpoints";
 constexpr const char* kFiles[] = {"model.safetensors", "optimizer.safetensors"};
+// The best model by the dev metric so far: in a checkpoint from the first epoch's on.
+constexpr const char* kBest = "best.safetensors";
 
 std::string error_text() {
   return std::strerror(errno);
@@ -74,6 +77,16 @@ void link_files(const fs::path& dir) {
       continue;
     }
     replace_link(dir / file, want);
+  }
+  // best.safetensors links to the committed checkpoint's best, when it has one.
+  std::error_code ec;
+  const std::string best = std::string(kLink) + "/" + kBest;
+  if (fs::exists(dir / kLink / kBest, ec)) {
+    if (!fs::is_symlink(dir / kBest, ec) || fs::read_symlink(dir / kBest, ec).string() != best) {
+      replace_link(dir / kBest, best);
+    }
+  } else if (fs::is_symlink(dir / kBest, ec)) {
+    fs::remove(dir / kBest, ec);
   }
 }
 
@@ -153,14 +166,16 @@ CheckpointFiles committed_checkpoint(const std::string& run_dir) {
       fail((dir / kLink).string(), ": links to ", fs::read_symlink(dir / kLink, ec).string(),
            ", which is missing");
     }
-    return {(dir / kLink / kFiles[0]).string(), (dir / kLink / kFiles[1]).string()};
+    const fs::path best = dir / kLink / kBest;
+    return {(dir / kLink / kFiles[0]).string(), (dir / kLink / kFiles[1]).string(),
+            fs::exists(best, ec) ? best.string() : std::string()};
   }
   if (fs::exists(dir / kLink, ec)) {
     fail((dir / kLink).string(), ": is not a link to a checkpoint (copies of a run directory ",
          "must keep its links: cp -r, not cp -L)");
   }
   if (fs::is_regular_file(dir / kFiles[0], ec) && !fs::is_symlink(dir / kFiles[0], ec)) {
-    return {(dir / kFiles[0]).string(), (dir / kFiles[1]).string()};
+    return {(dir / kFiles[0]).string(), (dir / kFiles[1]).string(), std::string()};
   }
   return {};
 }
@@ -175,6 +190,17 @@ void commit_checkpoint(const std::string& run_dir,
   fs::create_directories(made, ec);
   if (ec) fail(made.string(), ": cannot create the checkpoint directory (", ec.message(), ")");
   write(made.string());
+  // A checkpoint that writes no best of its own keeps the one before: a hard link to it (the old
+  // directory is removed after the commit), or a copy where links are not possible.
+  if (!fs::exists(made / kBest, ec) && committed_number(dir) > 0 &&
+      fs::exists(dir / kLink / kBest, ec)) {
+    fs::create_hard_link(dir / kLink / kBest, made / kBest, ec);
+    if (ec) {
+      ec.clear();
+      fs::copy_file(dir / kLink / kBest, made / kBest, ec);
+      if (ec) fail((made / kBest).string(), ": cannot keep the best model (", ec.message(), ")");
+    }
+  }
   sync_directory(made.string());
   sync_directory((dir / kStore).string());
   replace_link(dir / kLink, std::string(kStore) + "/" + name);  // the commit point
@@ -185,7 +211,8 @@ void commit_checkpoint(const std::string& run_dir,
 void tidy_run_directory(const std::string& run_dir) {
   const fs::path dir = directory_path(run_dir);
   std::error_code ec;
-  for (const char* file : {"spec.json", "metrics.csv", "steps.jsonl", kLink, kFiles[0], kFiles[1]})
+  for (const char* file :
+       {"spec.json", "metrics.csv", "steps.jsonl", kLink, kFiles[0], kFiles[1], kBest})
     fs::remove(dir / (std::string(file) + ".tmp"), ec);
   remove_uncommitted(dir);
   if (committed_number(dir) > 0) link_files(dir);
@@ -200,6 +227,30 @@ bool cut_log(const std::string& path, std::uint64_t length) {
     if (ec) fail(path, ": cannot cut the log back to the checkpoint (", ec.message(), ")");
   }
   return true;
+}
+
+}  // namespace myelin::cli
+
+namespace myelin::cli {
+
+namespace {
+std::string general(double value, int digits) {
+  char text[48];
+  std::snprintf(text, sizeof text, "%.*g", digits, value);
+  return text;
+}
+}  // namespace
+
+std::string json_number(double value, int digits) {
+  return std::isfinite(value) ? general(value, digits) : "null";
+}
+
+std::string csv_number(double value, const char* format) {
+  if (std::isnan(value)) return "nan";
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  char text[64];
+  std::snprintf(text, sizeof text, format, value);
+  return text;
 }
 
 }  // namespace myelin::cli

@@ -7,6 +7,7 @@
 //   checkpoint -> checkpoints/00000007        the commit point: a link replaced atomically
 //   model.safetensors -> checkpoint/model.safetensors          paths that stay the same
 //   optimizer.safetensors -> checkpoint/optimizer.safetensors
+//   best.safetensors -> checkpoint/best.safetensors            the best model by the dev metric
 // A checkpoint records how long the logs were when it was taken; a resume cuts what was logged
 // after it, so the logs never hold a line twice.
 
@@ -45,13 +46,15 @@ void create_run_directory(const std::string& run_dir,
 struct CheckpointFiles {
   std::string model;
   std::string optimizer;
+  std::string best;  // best.safetensors (the best model by the dev metric), when it has one
   bool present() const { return !model.empty(); }
 };
 CheckpointFiles committed_checkpoint(const std::string& run_dir);
 
 // Writes a new checkpoint: `write(directory)` writes model.safetensors and optimizer.safetensors
-// into a new directory, which is flushed to the disk and then committed by replacing the link.
-// The previous checkpoint is removed after the commit.
+// (and best.safetensors when the model is the best so far) into a new directory, which is
+// flushed to the disk and then committed by replacing the link. A checkpoint that writes no best
+// keeps the previous one's. The previous checkpoint is removed after the commit.
 void commit_checkpoint(const std::string& run_dir,
                        const std::function<void(const std::string& directory)>& write);
 
@@ -61,5 +64,11 @@ void tidy_run_directory(const std::string& run_dir);
 
 // Cuts a log back to `length` bytes (what it held at the checkpoint); false when it is shorter.
 bool cut_log(const std::string& path, std::uint64_t length);
+
+// A number in the logs (JSON: `digits` significant digits; CSV: a printf format of one double).
+// Non-finite values stay machine-readable: null in JSON, and nan, inf or -inf in CSV (never
+// "-nan", whatever the sign bit).
+std::string json_number(double value, int digits);
+std::string csv_number(double value, const char* format);
 
 }  // namespace myelin::cli

@@ -48,15 +48,7 @@ double SplitResult::error() const {
 }
 
 std::vector<std::string> headline_names(Task task) {
-  switch (task) {
-    case Task::kMultiLabel:
-      return {"macro_auc", "macro_f1"};
-    case Task::kRegression:
-      return {"r2", "rmse"};
-    case Task::kClassification:
-      break;
-  }
-  return {"accuracy"};
+  return task_metrics(task);
 }
 
 std::vector<std::pair<std::string, double>> SplitResult::headline() const {
@@ -72,6 +64,13 @@ std::vector<std::pair<std::string, double>> SplitResult::headline() const {
   std::vector<std::pair<std::string, double>> out;
   for (std::size_t i = 0; i < names.size(); ++i) out.emplace_back(names[i], values[i]);
   return out;
+}
+
+double SplitResult::headline_value(const std::string& name) const {
+  for (const auto& [metric, value] : headline()) {
+    if (metric == name) return value;
+  }
+  fail("no metric '", name, "' for ", task_name(task));
 }
 
 std::string SplitResult::report(const std::vector<std::string>& names) const {

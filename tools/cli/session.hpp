@@ -32,6 +32,7 @@ struct SplitResult {
   // The headline metrics, in metrics.csv's order: accuracy; macro ROC AUC and macro F1; R² and
   // RMSE.
   std::vector<std::pair<std::string, double>> headline() const;
+  double headline_value(const std::string& name) const;  // one of headline() by name
   // The full report (per class, label or target).
   std::string report(const std::vector<std::string>& names) const;
 };

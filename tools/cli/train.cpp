@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -32,6 +34,11 @@ std::string format_duration(double seconds) {
   return text;
 }
 
+// A loss or metric on the screen: 4 decimals, or 4 significant digits once it is large.
+std::string shown_number(double value) {
+  return csv_number(value, std::fabs(value) < 1e5 ? "%.4f" : "%.4g");
+}
+
 // Terminal progress: one line redrawn in place, at most ten times a second.
 class Progress {
  public:
@@ -44,8 +51,10 @@ class Progress {
       loss_sum_ = 0.0;
       loss_samples_ = 0;
     }
-    loss_sum_ += s.loss * static_cast<double>(s.samples);
-    loss_samples_ += s.samples;
+    if (std::isfinite(s.loss)) {
+      loss_sum_ += s.loss * static_cast<double>(s.samples);
+      loss_samples_ += s.samples;
+    }
     if (!terminal_) return;
     const auto now = std::chrono::steady_clock::now();
     if (now - last_ < std::chrono::milliseconds(100) && s.batch + 1 != s.batches_per_epoch) return;
@@ -61,10 +70,10 @@ class Progress {
         static_cast<double>(epochs - s.epoch - 1) * static_cast<double>(s.batches_per_epoch);
     const double eta =
         throughput_ > 0 ? left_batches * static_cast<double>(s.samples) / throughput_ : 0.0;
-    std::printf("\r\033[Kepoch %lld/%lld [%s] %lld/%lld loss %.4f %8.0f samples/s  left %s",
+    std::printf("\r\033[Kepoch %lld/%lld [%s] %lld/%lld loss %s %8.0f samples/s  left %s",
                 static_cast<long long>(s.epoch + 1), static_cast<long long>(epochs), bar.c_str(),
                 static_cast<long long>(s.batch + 1), static_cast<long long>(s.batches_per_epoch),
-                mean_loss(), throughput_, format_duration(eta).c_str());
+                shown_number(mean_loss()).c_str(), throughput_, format_duration(eta).c_str());
     std::fflush(stdout);
   }
 
@@ -72,8 +81,8 @@ class Progress {
     if (terminal_) std::printf("\r\033[K");
   }
 
-  double mean_loss() const {
-    return loss_samples_ > 0 ? loss_sum_ / static_cast<double>(loss_samples_) : 0.0;
+  double mean_loss() const {  // NaN while no step of the epoch had a finite loss
+    return loss_samples_ > 0 ? loss_sum_ / static_cast<double>(loss_samples_) : NAN;
   }
 
  private:
@@ -94,10 +103,14 @@ void check_resumable(const std::string& run_dir, const std::string& checkpoint,
   if (saved == meta.end()) fail(checkpoint, ": has no spec in its metadata to resume from");
   for (const SpecDifference& d :
        spec_differences(parse_model_spec(saved->second, checkpoint), spec)) {
-    if (d.field == "epochs" || d.field == "device") continue;
+    // What a step that is not finite does is a policy, not part of the run's definition.
+    if (d.field == "epochs" || d.field == "device" || d.field == "on_nonfinite" ||
+        d.field == "max_skipped" || d.field.rfind("early_stopping", 0) == 0) {
+      continue;
+    }
     throw UsageError{d.field + ": " + d.before + " in the checkpoint, " + d.after + " in " +
-                     run_dir + "/spec.json (a resumed run keeps what defines it: only epochs " +
-                     "and device may change)"};
+                     run_dir + "/spec.json (a resumed run keeps what defines it: only epochs, " +
+                     "device, on_nonfinite, max_skipped and early_stopping may change)"};
   }
 }
 
@@ -127,6 +140,109 @@ void describe_extension(const std::string& run_dir, const std::string& checkpoin
       "starts)\n",
       run_dir.c_str(), static_cast<long long>(saved.epochs), static_cast<long long>(spec.epochs),
       what.c_str());
+}
+
+// What in this spec can make a run diverge, beyond the library's usual causes.
+std::string divergence_advice(const ModelSpec& spec) {
+  std::vector<std::string> lines;
+  char text[256];
+  const OptimizerOptions& o = spec.optimizer;
+  std::snprintf(text, sizeof text,
+                "optimizer.lr is %.3g (%s): try %.3g, or search it on a log scale", o.lr,
+                optimizer_kind_name(o.kind), o.lr / 10.0);
+  lines.push_back(text);
+  if (spec.clip_norm == 0.0) {
+    lines.push_back("clip_norm is off: \"clip_norm\": 1.0 bounds every update's size");
+  }
+  const bool has_eps = o.kind == OptimizerKind::kAdam || o.kind == OptimizerKind::kAdamW ||
+                       o.kind == OptimizerKind::kRmsprop || o.kind == OptimizerKind::kAdagrad;
+  if (has_eps && o.eps == 0.0) {
+    lines.push_back(
+        "optimizer.eps is 0: a weight whose gradients are all 0 divides 0 by 0; use "
+        "1e-8");
+  }
+  for (std::size_t i = 0; i < spec.layers.size(); ++i) {
+    if (spec.layers[i].weight_init || spec.layers[i].bias_init) {
+      lines.push_back("layers[" + std::to_string(i) +
+                      "] sets its own initialiser: the default (He for ReLU, Xavier otherwise) "
+                      "keeps activations and gradients in range");
+    }
+  }
+  if (spec.on_nonfinite == "stop") {
+    lines.push_back(
+        "\"on_nonfinite\": \"skip\" skips the odd non-finite batch instead of "
+        "stopping (not a cure for a diverging run)");
+  }
+  std::string out = "in this run:\n";
+  for (const std::string& line : lines) out += "  - " + line + "\n";
+  return out;
+}
+
+// The best epoch by a dev metric and how many epochs have passed without beating it.
+class BestModel {
+ public:
+  // Continues the count a checkpoint's metadata holds (when it tracked the same metric).
+  BestModel(std::string metric, const std::map<std::string, std::string>& saved)
+      : metric_(std::move(metric)), lower_(lower_is_better(metric_)) {
+    const auto name = saved.find("best_metric");
+    if (name == saved.end()) return;
+    if (name->second != metric_) {
+      std::printf("the best model was chosen by %s; from now on by %s\n", name->second.c_str(),
+                  metric_.c_str());
+      return;
+    }
+    value_ = std::strtod(saved.at("best_value").c_str(), nullptr);
+    epoch_ = std::stoll(saved.at("best_epoch"));
+    bad_epochs_ = std::stoll(saved.at("bad_epochs"));
+  }
+
+  // Records an epoch's value; true when it is the new best (better by more than min_delta).
+  // NaN is never the best.
+  bool update(double value, std::int64_t epoch, double min_delta) {
+    const bool better =
+        std::isfinite(value) &&
+        (epoch_ == 0 || (lower_ ? value < value_ - min_delta : value > value_ + min_delta));
+    if (better) {
+      value_ = value;
+      epoch_ = epoch;
+      bad_epochs_ = 0;
+    } else {
+      ++bad_epochs_;
+    }
+    return better;
+  }
+
+  void describe(std::map<std::string, std::string>& meta) const {
+    if (epoch_ == 0) return;
+    char text[40];
+    std::snprintf(text, sizeof text, "%.17g", value_);
+    meta["best_metric"] = metric_;
+    meta["best_value"] = text;
+    meta["best_epoch"] = std::to_string(epoch_);
+    meta["bad_epochs"] = std::to_string(bad_epochs_);
+  }
+
+  const std::string& metric() const { return metric_; }
+  double value() const { return value_; }
+  std::int64_t epoch() const { return epoch_; }  // 1-based; 0: none yet
+  std::int64_t bad_epochs() const { return bad_epochs_; }
+
+ private:
+  std::string metric_;
+  bool lower_;
+  double value_ = 0.0;
+  std::int64_t epoch_ = 0;
+  std::int64_t bad_epochs_ = 0;
+};
+
+// A copy of a file just written (a hard link where the file system allows one).
+void copy_model_file(const std::string& from, const std::string& to) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_hard_link(from, to, ec);
+  if (!ec) return;
+  fs::copy_file(from, to, ec);
+  if (ec) fail(to, ": cannot write the best model (", ec.message(), ")");
 }
 
 // Layer indices given as "0,1,4".
@@ -416,35 +532,49 @@ int run_train(const Args& args) {
   Progress progress(terminal);
   const std::map<std::string, std::string> meta = {{"normalization", norm.to_json()},
                                                    {"spec", model_spec_json(spec)}};
-  auto save = [&] {
+  // The best model by the dev metric, and the epochs since it: kept in the checkpoint's metadata,
+  // so that a resumed run goes on counting.
+  BestModel best(spec.early_stopping.metric, loaded);
+  auto save = [&](bool best_now) {
     const TrainPosition& p = trainer.position();
     // The logs' lengths at this checkpoint: a resume cuts what was logged after it.
     std::map<std::string, std::string> checkpoint_meta = meta;
     checkpoint_meta["steps_bytes"] = std::to_string(steps.sync());
     checkpoint_meta["metrics_bytes"] = std::to_string(metrics.sync());
+    best.describe(checkpoint_meta);
     commit_checkpoint(run_dir, [&](const std::string& directory) {
       save_model(directory + "/model.safetensors", model, &trainer.executor(), optimizer.steps(),
                  p.epoch, checkpoint_meta);
       save_training_state(directory + "/optimizer.safetensors", optimizer, p);
+      if (best_now)
+        copy_model_file(directory + "/model.safetensors", directory + "/best.safetensors");
     });
   };
+  bool stopped_early = false;
   bool stopped_by_request = false;
+  int nonfinite_named = 0;
   trainer.on_step = [&](const StepInfo& s) {
-    char line[256];
-    std::snprintf(
-        line, sizeof line,
-        "{\"step\": %lld, \"epoch\": %lld, \"batch\": %lld, \"loss\": %.9g, \"grad_norm\": %.9g, "
-        "\"lr\": %.9g, \"samples_per_second\": %.6g}\n",
-        static_cast<long long>(s.step), static_cast<long long>(s.epoch + 1),
-        static_cast<long long>(s.batch), s.loss, s.grad_norm, s.lr, s.samples_per_second);
-    steps.append(line);
+    steps.append(
+        "{\"step\": " + std::to_string(s.step) + ", \"epoch\": " + std::to_string(s.epoch + 1) +
+        ", \"batch\": " + std::to_string(s.batch) + ", \"loss\": " + json_number(s.loss, 9) +
+        ", \"grad_norm\": " + json_number(s.grad_norm, 9) + ", \"lr\": " + json_number(s.lr, 9) +
+        ", \"samples_per_second\": " + json_number(s.samples_per_second, 6) +
+        ", \"skipped\": " + (s.skipped ? "true" : "false") + "}\n");
+    // The first few non-finite steps are named as they happen; the epoch lines count them all.
+    if (!s.finite() && spec.on_nonfinite == "skip" && ++nonfinite_named <= 5) {
+      progress.end_line();
+      std::printf(
+          "step %lld: %s%s\n", static_cast<long long>(s.step),
+          std::isfinite(s.loss) ? "the gradient norm is not finite" : "the loss is not finite",
+          s.skipped ? ": the update is skipped" : " (the gradient is: the update ran)");
+    }
     progress.step(s, spec.epochs);
     if (!terminal && (s.batch + 1) % std::max<std::int64_t>(1, s.batches_per_epoch / 4) == 0 &&
         s.batch + 1 != s.batches_per_epoch) {
-      std::printf("epoch %lld/%lld step %lld/%lld loss %.4f %.0f samples/s\n",
+      std::printf("epoch %lld/%lld step %lld/%lld loss %s %.0f samples/s\n",
                   static_cast<long long>(s.epoch + 1), static_cast<long long>(spec.epochs),
                   static_cast<long long>(s.batch + 1), static_cast<long long>(s.batches_per_epoch),
-                  progress.mean_loss(), s.samples_per_second);
+                  shown_number(progress.mean_loss()).c_str(), s.samples_per_second);
       std::fflush(stdout);
     }
     if (g_interrupted) trainer.request_stop();
@@ -462,15 +592,11 @@ int run_train(const Args& args) {
     std::string text, row = std::to_string(e.epoch + 1);
     char field[64];
     auto add = [&](const char* split, double loss, const SplitResult& r) {
-      std::snprintf(field, sizeof field, "  %s loss %.4f", split, loss);
-      text += field;
-      std::snprintf(field, sizeof field, ",%.6f", loss);
-      row += field;
+      text += std::string("  ") + split + " loss " + shown_number(loss);
+      row += "," + csv_number(loss, "%.6f");
       for (const auto& [name, value] : r.headline()) {
-        std::snprintf(field, sizeof field, " %s %.4f", name.c_str(), value);
-        text += field;
-        std::snprintf(field, sizeof field, ",%.6f", value);
-        row += field;
+        text += " " + name + " " + shown_number(value);
+        row += "," + csv_number(value, "%.6f");
       }
     };
     add("train", e.loss, train_eval);
@@ -480,6 +606,11 @@ int run_train(const Args& args) {
       add("train-dev", train_dev.loss, train_dev);
     }
     add("dev", dev.loss, dev);
+    if (e.nonfinite_steps > 0) {
+      std::snprintf(field, sizeof field, "  %lld non-finite steps",
+                    static_cast<long long>(e.nonfinite_steps));
+      text += field;
+    }
     std::printf("epoch %lld/%lld%s  lr %.3g  %.1f s  %.0f samples/s\n",
                 static_cast<long long>(e.epoch + 1), static_cast<long long>(spec.epochs),
                 text.c_str(), optimizer.lr("weights"), e.seconds, e.samples_per_second);
@@ -488,16 +619,56 @@ int run_train(const Args& args) {
                   e.samples_per_second);
     row += field;
     metrics.append(row);
-    save();
+    const double value = best.metric() == "dev_loss"
+                             ? dev.loss
+                             : dev.headline_value(best.metric().substr(std::strlen("dev_")));
+    const bool improved = best.update(value, e.epoch + 1, spec.early_stopping.min_delta);
+    save(improved);
+    if (spec.early_stopping.enabled && best.bad_epochs() >= spec.early_stopping.patience &&
+        e.epoch + 1 < spec.epochs) {
+      stopped_early = true;
+      trainer.request_stop();
+    }
   };
 
   std::signal(SIGINT, on_interrupt);
-  trainer.fit(train_source);
+  try {
+    trainer.fit(train_source);
+  } catch (const NonFiniteError& e) {
+    std::signal(SIGINT, SIG_DFL);
+    progress.end_line();
+    std::fprintf(stderr, "myelin train: error: %s\n%s", e.what(), divergence_advice(spec).c_str());
+    // The weights are those of the last finite update; a checkpoint of them lets the run be
+    // examined (myelin eval) or continued with another policy. One that is not finite is not
+    // written (save_model refuses it): the last checkpoint stays.
+    try {
+      save(false);
+      std::fprintf(stderr, "the last finite weights are saved in %s (epoch %lld, batch %lld)\n",
+                   run_dir.c_str(), static_cast<long long>(trainer.position().epoch + 1),
+                   static_cast<long long>(trainer.position().batch));
+    } catch (const Error& not_saved) {
+      const CheckpointFiles kept = committed_checkpoint(run_dir);
+      std::fprintf(stderr, "%s\n%s\n", not_saved.what(),
+                   kept.present() ? ("the last checkpoint stays in " + run_dir).c_str()
+                                  : "the run has no checkpoint");
+    }
+    return 1;
+  }
   std::signal(SIGINT, SIG_DFL);
   progress.end_line();
   const TrainPosition& p = trainer.position();
+  if (stopped_early) {
+    std::printf(
+        "early stopping after epoch %lld: %s has not improved by more than %g for %lld epochs; "
+        "the best, %s at epoch %lld, is in %s/best.safetensors (myelin eval %s --checkpoint "
+        "best)\n",
+        static_cast<long long>(p.epoch), best.metric().c_str(), spec.early_stopping.min_delta,
+        static_cast<long long>(best.bad_epochs()), shown_number(best.value()).c_str(),
+        static_cast<long long>(best.epoch()), run_dir.c_str(), run_dir.c_str());
+    return 0;
+  }
   if (p.epoch < spec.epochs) {
-    save();
+    save(false);
     std::printf(
         "%s at epoch %lld, batch %lld: checkpoint saved in %s; continue with: myelin train "
         "--resume %s\n",
@@ -506,12 +677,24 @@ int run_train(const Args& args) {
     return g_interrupted && !stopped_by_request ? 130 : 0;
   }
   if (spec.epochs == 0) {  // no epoch ended, so no checkpoint yet: write the initial model
-    save();
+    save(false);
     std::printf(
         "done: 0 epochs; the initial (untrained) model is in %s/model.safetensors; test it with: "
         "myelin eval %s\n",
         run_dir.c_str(), run_dir.c_str());
     return 0;
+  }
+  if (p.nonfinite_steps > 0) {
+    std::printf("%lld non-finite steps in the run (max_skipped %lld): their updates were skipped\n",
+                static_cast<long long>(p.nonfinite_steps),
+                static_cast<long long>(spec.max_skipped));
+  }
+  if (best.epoch() > 0) {
+    std::printf(
+        "the best %s, %s at epoch %lld, is in %s/best.safetensors (myelin eval %s --checkpoint "
+        "best)\n",
+        best.metric().c_str(), shown_number(best.value()).c_str(),
+        static_cast<long long>(best.epoch()), run_dir.c_str(), run_dir.c_str());
   }
   std::printf(
       "done: %lld epochs; the model is in %s/model.safetensors; test it with: myelin eval %s\n",

@@ -66,9 +66,16 @@ void forward(const OpContext& ctx) {
       const double var = sums[k] / m;
       mean[c] = static_cast<T>(means[k]);
       invstd[c] = static_cast<T>(1.0 / std::sqrt(var + eps));
-      running_mean[c] = static_cast<T>((1.0 - momentum) * running_mean[c] + momentum * means[k]);
-      running_var[c] =
+      const auto new_mean =
+          static_cast<T>((1.0 - momentum) * running_mean[c] + momentum * means[k]);
+      const auto new_var =
           static_cast<T>((1.0 - momentum) * running_var[c] + momentum * var * m / (m - 1.0));
+      // A channel whose batch statistics are not finite keeps its running statistics (as the
+      // CUDA kernel does): a skipped step leaves them as it leaves the weights.
+      if (std::isfinite(new_mean) && std::isfinite(new_var)) {
+        running_mean[c] = new_mean;
+        running_var[c] = new_var;
+      }
     }
     ctx.state_tensor(2).data<std::int64_t>()[0] += 1;
   } else {

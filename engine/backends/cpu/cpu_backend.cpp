@@ -79,6 +79,12 @@ class CpuBackend final : public ExecutionBackend {
     double sum = 0.0;
     for (const ParamUpdate& p : params) sum += cpu::sum_of_squares(*p.grad);
     const double norm = std::sqrt(sum);
+    host_cache->norm = norm;
+    last_norm_ = norm;
+    if (!std::isfinite(norm)) {  // a diverged step changes nothing, as on the device
+      for (const ParamUpdate& p : params) ++*p.step;
+      return;
+    }
     if (clipping.max_norm > 0.0) {
       const double factor = clipping.max_norm / (norm + 1e-6);
       if (factor < 1.0) {
@@ -92,8 +98,6 @@ class CpuBackend final : public ExecutionBackend {
       cpu::optimizer_update(p.constants, *p.value, *p.grad, p.slots);
       ++*p.step;
     }
-    host_cache->norm = norm;
-    last_norm_ = norm;
   }
 
   std::unique_ptr<StepLog> make_step_log(std::int64_t /*micro_batches*/) override {

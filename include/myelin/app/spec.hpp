@@ -49,6 +49,20 @@ MYELIN_API std::vector<std::string> spec_layer_ops();
 //   regression      mean squared error; targets [N, K] of finite numbers
 enum class Task { kClassification, kMultiLabel, kRegression };
 MYELIN_API const char* task_name(Task task);
+// The task's headline metrics, as training logs them per split (accuracy; macro_auc and
+// macro_f1; r2 and rmse).
+MYELIN_API std::vector<std::string> task_metrics(Task task);
+// Whether a smaller value of a metric (a loss, an error, "rmse") is the better one.
+MYELIN_API bool lower_is_better(const std::string& metric);
+
+// Stopping when a dev metric stops improving, and which checkpoint is the best
+// (best.safetensors in a run directory).
+struct EarlyStoppingSpec {
+  bool enabled = false;             // off: the run trains every epoch; the best is still kept
+  std::string metric = "dev_loss";  // dev_loss or dev_<a task metric>
+  std::int64_t patience = 5;        // epochs without an improvement before the run stops
+  double min_delta = 0.0;           // an improvement is by more than this
+};
 
 // A CSV column: by its header name, or by index (negative counts from the end) when name is
 // empty.
@@ -81,6 +95,11 @@ struct ModelSpec {
   LrSchedule schedule;
   double clip_norm = 0.0;
   double clip_value = 0.0;
+  // A step whose loss or gradient norm is not finite: "stop" the run (the default) or "skip" it,
+  // at most max_skipped times in the run (see NonFinitePolicy).
+  std::string on_nonfinite = "stop";
+  std::int64_t max_skipped = 10;
+  EarlyStoppingSpec early_stopping;
   std::int64_t batch_size = 128;
   std::int64_t epochs = 10;
   std::uint64_t seed = 0;
