@@ -66,6 +66,7 @@ TrainOptions train_options(const ModelSpec& spec, Device device) {
   options.on_nonfinite =
       spec.on_nonfinite == "skip" ? NonFinitePolicy::kSkip : NonFinitePolicy::kStop;
   options.max_skipped = spec.max_skipped;
+  options.diagnostics_every = spec.diagnostics_every;
   options.schedule = spec.schedule;
   options.executor.device = device;
   return options;

@@ -188,6 +188,7 @@ std::string model_spec_json(const ModelSpec& spec) {
                {"clip_norm", spec.clip_norm},
                {"clip_value", spec.clip_value},
                {"on_nonfinite", spec.on_nonfinite},
+               {"diagnostics_every", spec.diagnostics_every},
                {"batch_size", spec.batch_size},
                {"epochs", spec.epochs},
                {"seed", spec.seed},

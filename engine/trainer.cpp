@@ -21,9 +21,26 @@ namespace myelin {
 
 namespace {
 
-ExecutorOptions executor_options(const TrainOptions& options, Value loss) {
+// The activation nodes diagnostics read (with the low and high tails of each).
+std::vector<std::pair<int, Value>> watched_activations(const Graph& graph) {
+  std::vector<std::pair<int, Value>> out;
+  double low = 0.0, high = 0.0;
+  for (std::size_t i = 0; i < graph.nodes().size(); ++i) {
+    const Node& n = graph.nodes()[i];
+    if (n.op != nullptr && n.outputs.size() == 1 && watched_activation(n.op->name, low, high)) {
+      out.emplace_back(static_cast<int>(i), n.outputs[0]);
+    }
+  }
+  return out;
+}
+
+ExecutorOptions executor_options(const TrainOptions& options, const Graph& graph, Value loss) {
   ExecutorOptions e = options.executor;
   e.outputs = {loss};
+  // Diagnostics read the activations after the forward pass: the memory plan keeps them.
+  if (options.diagnostics_every > 0) {
+    for (const auto& [node, value] : watched_activations(graph)) e.outputs.push_back(value);
+  }
   return e;
 }
 
@@ -79,7 +96,9 @@ Trainer::Trainer(Graph& graph, Value loss, Optimizer& optimizer, const TrainOpti
       loss_(loss),
       optimizer_(optimizer),
       options_(options),
-      executor_(graph, executor_options(options, loss)) {
+      executor_(graph, executor_options(options, graph, loss)),
+      watched_(options.diagnostics_every > 0 ? watched_activations(graph)
+                                             : std::vector<std::pair<int, Value>>{}) {
   auto check = [](bool ok, const char* field, double value, const char* expected) {
     if (!ok) fail("training options: ", field, " = ", value, " is out of range (", expected, ")");
   };
@@ -89,6 +108,8 @@ Trainer::Trainer(Graph& graph, Value loss, Optimizer& optimizer, const TrainOpti
         static_cast<double>(options.accumulation_steps), ">= 1");
   check(options.clip_norm >= 0.0, "clip_norm", options.clip_norm, ">= 0, 0 for off");
   check(options.clip_value >= 0.0, "clip_value", options.clip_value, ">= 0, 0 for off");
+  check(options.diagnostics_every >= 0, "diagnostics_every",
+        static_cast<double>(options.diagnostics_every), ">= 0, 0 for off");
   check(options.max_skipped >= 0, "max_skipped", static_cast<double>(options.max_skipped), ">= 0");
   options.schedule.validate();
   if (graph.shape(loss).numel() != 1) {
@@ -229,7 +250,11 @@ void Trainer::fit(BatchSource& source) {
           generation = executor_.buffer_generation();
         }
       }
-      if (graphs && placed.count(first_rows) != 0) {
+      // Diagnostic steps run kernel by kernel: their statistics are read between the parts.
+      const bool diagnose =
+          options_.diagnostics_every > 0 && optimizer_.steps() % options_.diagnostics_every == 0;
+      Diagnostics diagnostics;
+      if (graphs && placed.count(first_rows) != 0 && !diagnose) {
         info.samples = first_rows;
         optimizer_.set_lr_scale(schedule.factor(optimizer_.steps()));
         if (has_l2) info.penalty = l2_penalty(executor_, optimizer_);
@@ -263,6 +288,7 @@ void Trainer::fit(BatchSource& source) {
           const std::int64_t begin = b * batch, end = std::min(rows, begin + batch);
           source.bind(executor_, order.data() + begin, end - begin);
           executor_.forward(Mode::kTrain, static_cast<std::uint64_t>(position_.forward_passes++));
+          if (diagnose && k == group - 1) diagnose_activations(diagnostics);
           log->add_loss(executor_.pending_value(loss_), 1.0 / static_cast<double>(group));
           executor_.backward(loss_, seed, /*accumulate=*/k > 0);
           info.samples += end - begin;
@@ -272,7 +298,15 @@ void Trainer::fit(BatchSource& source) {
         // so it is only computed when some group has an L2 penalty.
         if (has_l2) info.penalty = l2_penalty(executor_, optimizer_);
         info.lr = optimizer_.lr("weights");
+        std::vector<Tensor> before;
+        if (diagnose) before = diagnose_gradients(diagnostics);
         optimizer_.step(executor_, clipping);
+        if (diagnose) {
+          diagnose_updates(diagnostics, before);
+          diagnostics.step = optimizer_.steps();
+          diagnostics.epoch = position_.epoch;
+          if (on_diagnostics) on_diagnostics(diagnostics);
+        }
         log->end_update();
         if (graphs) placed.insert(first_rows);
       }
@@ -305,6 +339,78 @@ void Trainer::fit(BatchSource& source) {
   }
   executor_.write_back();  // the graph owns the trained weights
   if (failure != nullptr) throw NonFiniteError(*failure);
+}
+
+void Trainer::diagnose_activations(Diagnostics& d) {
+  ExecutionBackend& runtime = executor_.execution_backend();
+  for (const auto& [index, value] : watched_) {
+    const Node& node = graph_.nodes()[static_cast<std::size_t>(index)];
+    const Tensor& y = executor_.pending_value(value);
+    const std::int64_t rows = y.shape().rank() > 0 ? y.shape()[0] : 1;
+    double low = 0.0, high = 0.0;
+    watched_activation(node.op->name, low, high);
+    const std::vector<double> columns = runtime.column_statistics(y, rows, low, high);
+    ActivationDiagnostics a;
+    a.node = node.name;
+    a.op = node.op->name;
+    a.rows = rows;
+    a.units = static_cast<std::int64_t>(columns.size() / 4);
+    double tails = 0.0, sum = 0.0, squares = 0.0;
+    std::int64_t dead = 0;
+    for (std::size_t c = 0; c + 3 < columns.size(); c += 4) {
+      dead += columns[c] == 0.0 ? 1 : 0;
+      tails += columns[c + 1];
+      sum += columns[c + 2];
+      squares += columns[c + 3];
+    }
+    const double entries = static_cast<double>(rows * a.units);
+    if (entries > 0) {
+      a.mean = sum / entries;
+      a.std = std::sqrt(std::max(0.0, squares / entries - a.mean * a.mean));
+    }
+    if (a.op == "relu" && a.units > 0) {
+      a.dead_fraction = static_cast<double>(dead) / static_cast<double>(a.units);
+    }
+    if (std::isfinite(low) && entries > 0) a.saturated_fraction = tails / entries;
+    d.activations.push_back(a);
+  }
+}
+
+std::vector<Tensor> Trainer::diagnose_gradients(Diagnostics& d) {
+  ExecutionBackend& runtime = executor_.execution_backend();
+  std::vector<Tensor> before;
+  double total = 0.0;
+  for (Value p : executor_.trainable_parameters()) {
+    Tensor& w = executor_.param(p);
+    ParameterDiagnostics pd;
+    pd.name = graph_.name(p);
+    pd.rank = w.shape().rank();
+    const double squares = runtime.sum_of_squares(executor_.grad(p));
+    total += squares;
+    pd.grad_norm = std::sqrt(squares);
+    pd.weight_norm = std::sqrt(runtime.sum_of_squares(w));
+    d.parameters.push_back(pd);
+    // A copy of the weights before the update, on the device: the update is their difference.
+    Tensor copy = runtime.allocate(w.shape(), w.dtype(), false);
+    runtime.zero(copy);
+    runtime.accumulate(copy, w);
+    before.push_back(copy);
+  }
+  d.grad_norm = std::sqrt(total);
+  return before;
+}
+
+void Trainer::diagnose_updates(Diagnostics& d, std::vector<Tensor>& before) {
+  ExecutionBackend& runtime = executor_.execution_backend();
+  std::size_t i = 0;
+  for (Value p : executor_.trainable_parameters()) {
+    Tensor& change = before[i];
+    runtime.scale(change, -1.0);
+    runtime.accumulate(change, executor_.param(p));
+    ParameterDiagnostics& pd = d.parameters[i++];
+    const double update = std::sqrt(runtime.sum_of_squares(change));
+    pd.update_ratio = pd.weight_norm > 0.0 ? update / pd.weight_norm : NAN;
+  }
 }
 
 Evaluation Trainer::evaluate(BatchSource& source, const EvaluateOptions& options) {

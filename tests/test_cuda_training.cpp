@@ -157,6 +157,95 @@ TEST(CudaTraining, ASkippedStepChangesNothingInsideACapturedStep) {
   }
 }
 
+// Training with diagnostics every `every` steps (0: none) on spirals: the diagnostics seen and
+// the weights after two epochs.
+struct DiagnosedRun {
+  std::vector<Diagnostics> diagnostics;
+  std::vector<Tensor> state;
+};
+
+DiagnosedRun diagnosed_run(Device device, std::int64_t every) {
+  const Dataset data = make_spirals(128, 2, 1.0, 0.05, 5);
+  Graph g(13);
+  const Value x = g.input("x", Shape{64, 2});
+  const Value y = g.input("y", Shape{64}, DType::kInt64);
+  Value h = g.relu(g.batch_norm_layer(g.linear_layer(x, 32, {}, "fc1"), {}, "bn"));
+  h = g.sigmoid(g.linear_layer(h, 32, {}, "fc2"));
+  h = g.tanh(g.linear_layer(h, 32, {}, "fc3"));
+  const Value loss = g.softmax_cross_entropy(g.linear_layer(h, 2, {}, "out"), y);
+  Optimizer optimizer(OptimizerOptions::momentum_sgd(0.1, 0.9));
+  TrainOptions options;
+  options.batch_size = 64;
+  options.epochs = 2;
+  options.diagnostics_every = every;
+  options.executor.device = device;
+  Trainer trainer(g, loss, optimizer, options);
+  DiagnosedRun run;
+  trainer.on_diagnostics = [&](const Diagnostics& d) { run.diagnostics.push_back(d); };
+  trainer.fit({{x, data.x}, {y, data.y}});
+  for (Value p : g.parameters()) run.state.push_back(g.tensor(p).clone());
+  for (Value b : g.buffers()) run.state.push_back(g.tensor(b).clone());
+  return run;
+}
+
+// Diagnostics on the device (activation statistics by a kernel, norms by device reductions) agree
+// with the CPU's, and diagnostic steps, which run outside the CUDA Graph, change no bit of
+// training.
+TEST(CudaTraining, DiagnosticsMatchTheCpuAndChangeNoBitOfTraining) {
+  MYELIN_REQUIRE_GPU();
+  const DiagnosedRun cpu = diagnosed_run(Device::cpu(), 3);
+  const DiagnosedRun gpu = diagnosed_run(Device::cuda(0), 3);
+  const DiagnosedRun plain = diagnosed_run(Device::cuda(0), 0);
+  ASSERT_EQ(gpu.diagnostics.size(), 3u);  // 8 steps: 1, 4 and 7
+  ASSERT_EQ(cpu.diagnostics.size(), gpu.diagnostics.size());
+  auto near = [](double a, double b) {
+    return std::abs(a - b) <= 1e-4 * std::max(1.0, std::abs(b));
+  };
+  for (std::size_t i = 0; i < gpu.diagnostics.size(); ++i) {
+    const Diagnostics& c = cpu.diagnostics[i];
+    const Diagnostics& d = gpu.diagnostics[i];
+    EXPECT_EQ(d.step, c.step);
+    EXPECT_TRUE(near(d.grad_norm, c.grad_norm)) << d.grad_norm << " " << c.grad_norm;
+    ASSERT_EQ(d.parameters.size(), c.parameters.size());
+    for (std::size_t k = 0; k < d.parameters.size(); ++k) {
+      EXPECT_EQ(d.parameters[k].name, c.parameters[k].name);
+      // Rounding differences of the training steps before (1e-5 relative, TenStepsMatchTheCpu)
+      // and of the reductions: 1e-4 relative.
+      EXPECT_TRUE(near(d.parameters[k].grad_norm, c.parameters[k].grad_norm))
+          << d.parameters[k].name;
+      EXPECT_TRUE(near(d.parameters[k].weight_norm, c.parameters[k].weight_norm));
+      if (std::isnan(c.parameters[k].update_ratio)) {  // a weight norm of 0 (a zero bias)
+        EXPECT_TRUE(std::isnan(d.parameters[k].update_ratio));
+      } else {
+        EXPECT_NEAR(d.parameters[k].update_ratio, c.parameters[k].update_ratio,
+                    1e-3 * c.parameters[k].update_ratio);
+      }
+    }
+    ASSERT_EQ(d.activations.size(), 3u);
+    ASSERT_EQ(c.activations.size(), 3u);
+    for (std::size_t k = 0; k < 3; ++k) {
+      const ActivationDiagnostics& a = d.activations[k];
+      const ActivationDiagnostics& b = c.activations[k];
+      EXPECT_EQ(a.op, b.op);
+      EXPECT_EQ(a.units, 32);
+      EXPECT_EQ(a.rows, 64);
+      EXPECT_TRUE(near(a.mean, b.mean)) << a.op;
+      EXPECT_TRUE(near(a.std, b.std)) << a.op;
+      // Counts of units and entries: a value within rounding of a threshold may fall on either
+      // side, so one entry or unit either way.
+      if (a.op == "relu") {
+        EXPECT_NEAR(a.dead_fraction, b.dead_fraction, 1.0 / 32);
+      } else {
+        EXPECT_NEAR(a.saturated_fraction, b.saturated_fraction, 1.0 / (64 * 32));
+      }
+    }
+  }
+  ASSERT_EQ(gpu.state.size(), plain.state.size());
+  for (std::size_t k = 0; k < gpu.state.size(); ++k) {
+    EXPECT_TRUE(bitwise_equal(gpu.state[k], plain.state[k])) << k;
+  }
+}
+
 TEST(CudaTraining, TwoGpuRunsGiveBitwiseIdenticalWeights) {
   MYELIN_REQUIRE_GPU();
   // Adam on the model with fc1's bias: the most sensitive to any change of summation order.

@@ -94,6 +94,11 @@ class ExecutionBackend {
   virtual void clamp(Tensor& t, double limit) = 0;  // to [-limit, limit]
   // Sum of squares in double, in a fixed order (waits for the device).
   virtual double sum_of_squares(const Tensor& t) = 0;
+  // Training diagnostics: x (float32) viewed as [rows, columns]; per column, four doubles: the
+  // rows where x > 0, the rows where x < low or x > high, the sum and the sum of squares, each in
+  // row order (waits for the device).
+  virtual std::vector<double> column_statistics(const Tensor& x, std::int64_t rows, double low,
+                                                double high) = 0;
 
   // One optimizer update of every parameter: the global gradient norm, clipping (norm scaled to
   // at most clipping.max_norm, then elements clamped to clipping.max_value; 0: off), the update

@@ -7,6 +7,7 @@
 #include "myelin/build_info.hpp"
 #include "myelin/checkpoint.hpp"
 #include "myelin/device.hpp"
+#include "myelin/diagnostics.hpp"
 #include "myelin/dtype.hpp"
 #include "myelin/error.hpp"
 #include "myelin/evaluate.hpp"

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "myelin/batch_source.hpp"
+#include "myelin/diagnostics.hpp"
 #include "myelin/error.hpp"
 #include "myelin/evaluate.hpp"
 #include "myelin/executor.hpp"
@@ -43,6 +44,11 @@ struct TrainOptions {
   // batch size and replayed. Results are the same bits either way. Without gradient
   // accumulation only (accumulation_steps 1); ignored on the CPU.
   bool cuda_graphs = true;
+  // Steps between training diagnostics (0: off): steps 1, 1 + n, 1 + 2n, ... report per-layer
+  // gradient and weight norms, update ratios and activation statistics (on_diagnostics). Such a
+  // step runs outside a CUDA Graph and waits for the device a few times; the results are the
+  // same bits either way.
+  std::int64_t diagnostics_every = 0;
   NonFinitePolicy on_nonfinite = NonFinitePolicy::kStop;
   std::int64_t max_skipped = 10;  // kSkip: non-finite steps a run may skip (over all epochs)
 };
@@ -123,6 +129,7 @@ class MYELIN_API Trainer {
 
   std::function<void(const StepInfo&)> on_step;
   std::function<void(const EpochInfo&)> on_epoch;
+  std::function<void(const Diagnostics&)> on_diagnostics;
   // Stops fit() after the current update (from a callback or a signal handler's flag).
   void request_stop() { stop_ = true; }
 
@@ -134,11 +141,17 @@ class MYELIN_API Trainer {
   std::vector<std::int64_t> epoch_order(std::int64_t epoch, std::int64_t rows) const;
 
  private:
+  void diagnose_activations(Diagnostics& d);
+  std::vector<Tensor> diagnose_gradients(Diagnostics& d);  // returns the weights' copies
+  void diagnose_updates(Diagnostics& d, std::vector<Tensor>& before);
+
   Graph& graph_;
   Value loss_;
   Optimizer& optimizer_;
   TrainOptions options_;
   Executor executor_;
+  // The activations diagnostics watch: node index and output, in graph order.
+  std::vector<std::pair<int, Value>> watched_;
   TrainPosition position_;
   bool stop_ = false;
 };

@@ -123,6 +123,55 @@ check "an unknown early-stopping metric is refused with the choices"   grep -qF 
 "$myelin" eval skip --checkpoint best >no_best.out 2>&1
 check "a run without a finite dev metric has no best" grep -qF "has no best.safetensors" no_best.out
 
+# --- diagnostics: the founding document's three pictures, and a healthy net -------------------
+# Eight hidden layers of 64 on Fashion-MNIST, one activation and initialisation each.
+"$python" - <<'PY'
+import json
+def spec(act, init, bias=None, n=8):
+    layers = []
+    for _ in range(n):
+        layer = {"type": "linear", "out": 64, "init": init}
+        if bias is not None:
+            layer["bias_init"] = bias
+        layers += [layer, {"type": act}]
+    layers.append({"type": "linear", "out": 10})
+    return {"layers": layers, "optimizer": {"type": "sgd", "lr": 0.01}, "epochs": 1,
+            "diagnostics_every": 10}
+json.dump(spec("sigmoid", "xavier_normal"), open("deep_sigmoid.json", "w"))
+json.dump(spec("tanh", "xavier_normal"), open("deep_tanh.json", "w"))
+json.dump(spec("relu", "kaiming_normal"), open("deep_relu.json", "w"))
+json.dump(spec("relu", "kaiming_normal", {"type": "constant", "value": -3}), open("dead.json", "w"))
+json.dump(spec("tanh", {"type": "normal", "std": 1000}, n=2), open("saturated.json", "w"))
+PY
+for name in deep_sigmoid deep_tanh deep_relu dead saturated; do
+  "$myelin" train --spec $name.json --out $name --limit 3000 --dev-size 500 >$name.out 2>&1
+  check "$name trains (exit $?)" test $? -eq 0
+  grep "^warning" $name.out
+done
+check "a deep sigmoid net: vanishing gradients at step 1"   grep -qE "^warning at step 1: vanishing gradients: the gradient norm goes from .* orders of magnitude smaller" deep_sigmoid.out
+check "tanh with Xavier init: no warning" not grep -q "^warning" deep_tanh.out
+check "ReLU with He init: no warning" not grep -q "^warning" deep_relu.out
+check "a bias of -3 kills ReLUs" grep -qE "^warning at step 1: dead ReLUs: .*100% of the 64 units of layer 15 \(relu\)" dead.out
+check "with the advice" grep -qF "Try leaky_relu, a lower learning rate, He initialisation" dead.out
+check "N(0, 1000) weights saturate tanh" grep -qE "^warning at step 1: saturated units: 100% of the outputs of layer 1 \(tanh\)" saturated.out
+check "with the advice" grep -qF "Try smaller initial weights (Xavier)" saturated.out
+# 20 steps, diagnostics every 10: steps 1 and 11.
+check "diagnostics.jsonl has a line per diagnostic step" test "$(wc -l <deep_sigmoid/diagnostics.jsonl)" -eq 2
+check "each line is JSON naming its warnings" "$python" -c "
+import json, sys
+lines = [json.loads(l) for l in open('deep_sigmoid/diagnostics.jsonl')]
+assert [l['step'] for l in lines] == [1, 11], lines
+assert 'vanishing_gradients' in lines[0]['warnings']
+first = lines[0]['parameters'][0]
+assert first['name'] == '0.weight' and first['grad_norm'] < 1e-3 * lines[0]['parameters'][-2]['grad_norm']
+assert len(lines[0]['activations']) == 8 and lines[0]['activations'][0]['op'] == 'sigmoid'
+"
+check "dead fractions are logged" "$python" -c "
+import json
+d = json.loads(open('dead/diagnostics.jsonl').readline())
+assert d['activations'][-1]['dead_fraction'] == 1.0, d['activations']
+"
+
 # --- the policy's fields -----------------------------------------------------------------------
 echo '{"max_skipped": 3}' >lonely.json
 "$myelin" train --spec lonely.json --out lonely >lonely.out 2>&1

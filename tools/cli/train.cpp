@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include "commands.hpp"
@@ -105,12 +106,14 @@ void check_resumable(const std::string& run_dir, const std::string& checkpoint,
        spec_differences(parse_model_spec(saved->second, checkpoint), spec)) {
     // What a step that is not finite does is a policy, not part of the run's definition.
     if (d.field == "epochs" || d.field == "device" || d.field == "on_nonfinite" ||
-        d.field == "max_skipped" || d.field.rfind("early_stopping", 0) == 0) {
+        d.field == "max_skipped" || d.field == "diagnostics_every" ||
+        d.field.rfind("early_stopping", 0) == 0) {
       continue;
     }
-    throw UsageError{d.field + ": " + d.before + " in the checkpoint, " + d.after + " in " +
-                     run_dir + "/spec.json (a resumed run keeps what defines it: only epochs, " +
-                     "device, on_nonfinite, max_skipped and early_stopping may change)"};
+    throw UsageError{
+        d.field + ": " + d.before + " in the checkpoint, " + d.after + " in " + run_dir +
+        "/spec.json (a resumed run keeps what defines it: only epochs, " +
+        "device, on_nonfinite, max_skipped, early_stopping and diagnostics_every may change)"};
   }
 }
 
@@ -243,6 +246,34 @@ void copy_model_file(const std::string& from, const std::string& to) {
   if (!ec) return;
   fs::copy_file(from, to, ec);
   if (ec) fail(to, ": cannot write the best model (", ec.message(), ")");
+}
+
+// A diagnostics.jsonl line: the step's per-parameter and per-activation figures and the kinds of
+// warning they raised (non-finite values as null).
+std::string diagnostics_json(const Diagnostics& d, const std::vector<DiagnosticWarning>& warnings) {
+  std::string line = "{\"step\": " + std::to_string(d.step) +
+                     ", \"epoch\": " + std::to_string(d.epoch + 1) +
+                     ", \"grad_norm\": " + json_number(d.grad_norm, 6) + ", \"parameters\": [";
+  for (std::size_t i = 0; i < d.parameters.size(); ++i) {
+    const ParameterDiagnostics& p = d.parameters[i];
+    line += std::string(i > 0 ? ", " : "") + "{\"name\": \"" + p.name +
+            "\", \"grad_norm\": " + json_number(p.grad_norm, 6) +
+            ", \"weight_norm\": " + json_number(p.weight_norm, 6) +
+            ", \"update_ratio\": " + json_number(p.update_ratio, 6) + "}";
+  }
+  line += "], \"activations\": [";
+  for (std::size_t i = 0; i < d.activations.size(); ++i) {
+    const ActivationDiagnostics& a = d.activations[i];
+    line += std::string(i > 0 ? ", " : "") + "{\"layer\": \"" + a.node + "\", \"op\": \"" + a.op +
+            "\", \"mean\": " + json_number(a.mean, 6) + ", \"std\": " + json_number(a.std, 6) +
+            ", \"dead_fraction\": " + json_number(a.dead_fraction, 6) +
+            ", \"saturated_fraction\": " + json_number(a.saturated_fraction, 6) + "}";
+  }
+  line += "], \"warnings\": [";
+  for (std::size_t i = 0; i < warnings.size(); ++i) {
+    line += std::string(i > 0 ? ", " : "") + "\"" + warnings[i].kind + "\"";
+  }
+  return line + "]}\n";
 }
 
 // Layer indices given as "0,1,4".
@@ -486,7 +517,8 @@ int run_train(const Args& args) {
   if (resume.empty()) {
     create_run_directory(run_dir, {{"spec.json", model_spec_json(spec)},
                                    {"metrics.csv", metrics_header},
-                                   {"steps.jsonl", ""}});
+                                   {"steps.jsonl", ""},
+                                   {"diagnostics.jsonl", ""}});
   } else {
     tidy_run_directory(run_dir);
     if (fresh) {
@@ -494,10 +526,11 @@ int run_train(const Args& args) {
       write_file_atomically(run_dir + "/spec.json", model_spec_json(spec));
       write_file_atomically(run_dir + "/metrics.csv", metrics_header);
       write_file_atomically(run_dir + "/steps.jsonl", "");
+      write_file_atomically(run_dir + "/diagnostics.jsonl", "");
     } else {
       // Lines logged after the checkpoint (by a run killed before its next one) are logged again
       // as training repeats those updates: the logs go back to where the checkpoint left them.
-      for (const char* log : {"steps.jsonl", "metrics.csv"}) {
+      for (const char* log : {"steps.jsonl", "metrics.csv", "diagnostics.jsonl"}) {
         const std::string key = std::string(log).substr(0, std::string(log).find('.')) + "_bytes";
         const auto length = loaded.find(key);
         if (length == loaded.end()) continue;
@@ -510,6 +543,7 @@ int run_train(const Args& args) {
   }
   RunLog steps(run_dir + "/steps.jsonl");
   RunLog metrics(run_dir + "/metrics.csv");
+  RunLog diagnostics_log(run_dir + "/diagnostics.jsonl");
 
   const std::string train_dev_rows =
       has_train_dev ? std::to_string(data.train_dev.rows()) + " train-dev rows, " : "";
@@ -541,6 +575,7 @@ int run_train(const Args& args) {
     std::map<std::string, std::string> checkpoint_meta = meta;
     checkpoint_meta["steps_bytes"] = std::to_string(steps.sync());
     checkpoint_meta["metrics_bytes"] = std::to_string(metrics.sync());
+    checkpoint_meta["diagnostics_bytes"] = std::to_string(diagnostics_log.sync());
     best.describe(checkpoint_meta);
     commit_checkpoint(run_dir, [&](const std::string& directory) {
       save_model(directory + "/model.safetensors", model, &trainer.executor(), optimizer.steps(),
@@ -582,6 +617,23 @@ int run_train(const Args& args) {
       stopped_by_request = true;
       trainer.request_stop();
     }
+  };
+  // Diagnostics: a line per diagnostic step, and each kind of warning on the screen the first
+  // time it shows.
+  Diagnostics previous_diagnostics;
+  bool has_previous = false;
+  std::set<std::string> warned;
+  trainer.on_diagnostics = [&](const Diagnostics& d) {
+    const std::vector<DiagnosticWarning> warnings =
+        diagnostic_warnings(d, has_previous ? &previous_diagnostics : nullptr);
+    diagnostics_log.append(diagnostics_json(d, warnings));
+    for (const DiagnosticWarning& w : warnings) {
+      if (!warned.insert(w.kind).second) continue;
+      progress.end_line();
+      std::printf("warning at step %lld: %s\n", static_cast<long long>(d.step), w.message.c_str());
+    }
+    previous_diagnostics = d;
+    has_previous = true;
   };
   trainer.on_epoch = [&](const EpochInfo& e) {
     const SplitResult train_eval =

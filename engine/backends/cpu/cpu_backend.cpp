@@ -64,6 +64,24 @@ class CpuBackend final : public ExecutionBackend {
   void scale(Tensor& t, double factor) override { cpu::scale(t, factor); }
   void clamp(Tensor& t, double limit) override { cpu::clamp(t, limit); }
   double sum_of_squares(const Tensor& t) override { return cpu::sum_of_squares(t); }
+  std::vector<double> column_statistics(const Tensor& x, std::int64_t rows, double low,
+                                        double high) override {
+    const std::int64_t columns = rows > 0 ? x.numel() / rows : 0;
+    std::vector<double> out(static_cast<std::size_t>(4 * columns), 0.0);
+    const std::vector<float> v = x.to_vector<float>();  // as the CUDA kernel reads it
+    const auto lo = static_cast<float>(low), hi = static_cast<float>(high);
+    for (std::int64_t c = 0; c < columns; ++c) {
+      double* o = out.data() + 4 * c;
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const float e = v[static_cast<std::size_t>(r * columns + c)];
+        o[0] += e > 0.0f ? 1.0 : 0.0;
+        o[1] += (e < lo || e > hi) ? 1.0 : 0.0;
+        o[2] += static_cast<double>(e);
+        o[3] += static_cast<double>(e) * static_cast<double>(e);
+      }
+    }
+    return out;
+  }
 
   void update(const std::vector<ParamUpdate>& params, const GradientClipping& clipping,
               std::shared_ptr<UpdateCache>& cache, UpdatePart part) override {

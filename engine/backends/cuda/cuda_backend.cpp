@@ -58,6 +58,10 @@ class CudaBackend final : public ExecutionBackend {
   void scale(Tensor& t, double factor) override { cuda::scale(*dc_, t, factor); }
   void clamp(Tensor& t, double limit) override { cuda::clamp(*dc_, t, limit); }
   double sum_of_squares(const Tensor& t) override { return cuda::sum_of_squares(*dc_, t); }
+  std::vector<double> column_statistics(const Tensor& x, std::int64_t rows, double low,
+                                        double high) override {
+    return cuda::column_statistics(*dc_, x, rows, low, high);
+  }
 
   void update(const std::vector<ParamUpdate>& params, const GradientClipping& clipping,
               std::shared_ptr<UpdateCache>& cache, UpdatePart part) override {

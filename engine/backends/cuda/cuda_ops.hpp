@@ -4,6 +4,7 @@
 // call the kernels of kernels/ on the executor's stream. float32 only.
 
 #include <cstdint>
+#include <vector>
 
 #include "backends/cuda/context.hpp"
 #include "backends/cuda/op_impls.hpp"
@@ -32,5 +33,7 @@ void zero(DeviceContext& dc, Tensor& t);
 void scale(DeviceContext& dc, Tensor& t, double factor);
 void clamp(DeviceContext& dc, Tensor& t, double limit);
 double sum_of_squares(DeviceContext& dc, const Tensor& t);
+std::vector<double> column_statistics(DeviceContext& dc, const Tensor& x, std::int64_t rows,
+                                      double low, double high);
 
 }  // namespace myelin::cuda

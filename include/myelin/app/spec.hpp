@@ -100,6 +100,9 @@ struct ModelSpec {
   std::string on_nonfinite = "stop";
   std::int64_t max_skipped = 10;
   EarlyStoppingSpec early_stopping;
+  // Steps between training diagnostics (0: off): diagnostics.jsonl and warnings on vanishing or
+  // exploding gradients, dead ReLUs and saturated units.
+  std::int64_t diagnostics_every = 100;
   std::int64_t batch_size = 128;
   std::int64_t epochs = 10;
   std::uint64_t seed = 0;
