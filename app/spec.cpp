@@ -557,7 +557,7 @@ ModelSpec parse_model_spec(const std::string& text, const std::string& source) {
   }
   const Fields f(root, "", source,
                  {"task", "layers", "optimizer", "schedule", "clip_norm", "clip_value",
-                  "on_nonfinite", "max_skipped", "early_stopping", "diagnostics_every",
+                  "on_nonfinite", "max_skipped", "early_stopping", "diagnostics_every", "search",
                   "batch_size", "epochs", "seed", "device", "data", "freeze", "frozen_batch_norm"});
   ModelSpec spec = default_model_spec();
   const std::string task =
@@ -579,6 +579,13 @@ ModelSpec parse_model_spec(const std::string& text, const std::string& source) {
             "first non-finite step skips none)");
   }
   spec.max_skipped = f.integer("max_skipped", spec.max_skipped, 0, 1000000000);
+  if (f.has("search")) {
+    if (!f.at("search").is_object()) {
+      f.error("search", "expected an object of field paths and ranges, got ",
+              json_type(f.at("search")));
+    }
+    spec.search = f.at("search").dump();
+  }
   spec.diagnostics_every = f.integer("diagnostics_every", spec.diagnostics_every, 0, 1000000000);
   if (f.has("early_stopping")) {
     const Fields e(f.at("early_stopping"), "early_stopping", source,

@@ -197,6 +197,7 @@ std::string model_spec_json(const ModelSpec& spec) {
                {"freeze", spec.freeze},
                {"frozen_batch_norm", spec.frozen_batch_norm}};
   if (spec.on_nonfinite == "skip") root["max_skipped"] = spec.max_skipped;
+  if (!spec.search.empty()) root["search"] = Json::parse(spec.search);
   if (spec.early_stopping.enabled) {
     root["early_stopping"] = {{"metric", spec.early_stopping.metric},
                               {"patience", spec.early_stopping.patience},

@@ -250,3 +250,86 @@ TEST(Checkpoint, SavesAndLoadsAndRejectsAMismatchedSpec) {
 
 }  // namespace
 }  // namespace myelin
+
+namespace myelin {
+namespace {
+
+ModelSpec search_spec() {
+  return parse_model_spec(R"({"layers": [{"type": "linear", "out": 8}, {"type": "relu"},
+      {"type": "dropout", "p": 0.1}, {"type": "linear", "out": 10}],
+      "search": {"optimizer.lr": {"log_uniform": [1e-4, 1e-1]},
+                 "layers[2].p": {"uniform": [0, 0.5]},
+                 "batch_size": {"choice": [64, 128, 256]},
+                 "layers[0].out": {"uniform": [4, 40]}}})",
+                          "s.json");
+}
+
+// Draws are a pure function of (seed, trial), within the ranges, log-uniform over decades, and
+// integer fields get integers.
+TEST(Search, TrialsArePureFunctionsOfSeedAndTrialWithinTheRanges) {
+  const SearchSpace space = parse_search(search_spec(), "s.json");
+  ASSERT_EQ(space.dimensions.size(), 4u);
+  EXPECT_EQ(sample_search(space, 7, 3), sample_search(space, 7, 3));
+  EXPECT_NE(sample_search(space, 7, 3), sample_search(space, 7, 4));
+  EXPECT_NE(sample_search(space, 7, 3), sample_search(space, 8, 3));
+  int below_1e3 = 0;
+  for (std::int64_t t = 0; t < 400; ++t) {
+    const std::vector<std::string> v = sample_search(space, 1, t);
+    const ModelSpec trial = apply_search(search_spec(), space, v, "trial");
+    EXPECT_TRUE(trial.search.empty());
+    EXPECT_GE(trial.optimizer.lr, 1e-4);
+    EXPECT_LE(trial.optimizer.lr, 1e-1);
+    below_1e3 += trial.optimizer.lr < 1e-3 ? 1 : 0;
+    EXPECT_TRUE(trial.batch_size == 64 || trial.batch_size == 128 || trial.batch_size == 256);
+    EXPECT_GE(trial.layers[0].out, 4);
+    EXPECT_LE(trial.layers[0].out, 40);
+    EXPECT_EQ(v[1].find('.'), std::string::npos) << v[1];  // layers[0].out: an integer
+  }
+  // Log-uniform: a third of the draws in each decade (400 draws: 133 +- 3 sigma).
+  EXPECT_GT(below_1e3, 105);
+  EXPECT_LT(below_1e3, 162);
+}
+
+TEST(Search, ASecondRoundNarrowsAroundTheBestWithinTheRanges) {
+  const SearchSpace space = parse_search(search_spec(), "s.json");
+  // Dimensions in path order: batch_size, layers[0].out, layers[2].p, optimizer.lr.
+  const SearchSpace fine =
+      narrow_search(space, {{"128", "20", "0.2", "0.001"}, {"64", "30", "0.3", "0.004"}});
+  EXPECT_EQ(fine.dimensions[0].choices, (std::vector<std::string>{"64", "128"}));
+  EXPECT_DOUBLE_EQ(fine.dimensions[2].low, 0.2 - 0.05);
+  EXPECT_DOUBLE_EQ(fine.dimensions[2].high, 0.3 + 0.05);
+  EXPECT_DOUBLE_EQ(fine.dimensions[3].low, 0.0005);
+  EXPECT_DOUBLE_EQ(fine.dimensions[3].high, 0.008);
+  const SearchSpace edge = narrow_search(space, {{"64", "4", "0.0", "0.09"}});
+  EXPECT_DOUBLE_EQ(edge.dimensions[2].low, 0.0);   // not below the original range
+  EXPECT_DOUBLE_EQ(edge.dimensions[3].high, 0.1);  // nor above it
+}
+
+TEST(Search, BadPathsAndRangesAreNamed) {
+  auto message = [](const std::string& search) {
+    try {
+      parse_search(parse_model_spec("{\"search\": " + search + "}", "s.json"), "s.json");
+    } catch (const SpecError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message(R"({"optimizer.momentum": {"uniform": [0, 1]}})")
+                .find("search.optimizer.momentum: 'optimizer.momentum' is not a field"),
+            std::string::npos);
+  EXPECT_NE(message(R"({"layers[99].p": {"uniform": [0, 1]}})").find("index 99 is out of range"),
+            std::string::npos);
+  EXPECT_NE(message(R"({"optimizer.lr": {"log_uniform": [0, 1]}})").find("must be positive"),
+            std::string::npos);
+  EXPECT_NE(message(R"({"optimizer.lr": {"uniform": [1, 0]}})").find("low must be below high"),
+            std::string::npos);
+  EXPECT_NE(message(R"({"optimizer.type": {"uniform": [0, 1]}})").find("needs a numeric field"),
+            std::string::npos);
+  EXPECT_NE(message(R"({"batch_size": {"choice": [64, 0]}})").find("0 makes an invalid spec"),
+            std::string::npos);
+  EXPECT_NE(message(R"({"optimizer.lr": {"grid": [1, 2]}})").find("unknown range 'grid'"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace myelin

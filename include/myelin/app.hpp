@@ -7,6 +7,7 @@
 #include "myelin/app/dataset.hpp"
 #include "myelin/app/metrics.hpp"
 #include "myelin/app/model_checkpoint.hpp"
+#include "myelin/app/search.hpp"
 #include "myelin/app/spec.hpp"
 #include "myelin/app/spirals.hpp"
 #include "myelin/myelin.hpp"

@@ -15,6 +15,7 @@ int run_eval(const Args& args);
 int run_gradcheck(const Args& args);
 int run_inspect(const Args& args);
 int run_predict(const Args& args);
+int run_tune(const Args& args);
 
 // Usage errors: the tool prints the message and exits with code 2.
 struct UsageError {

@@ -103,6 +103,18 @@ const CommandHelp kCommands[] = {
      "training\n"
      "  --output logits|probabilities|classes (classification: classes; multi_label:\n"
      "           probabilities; regression: values)\n"},
+    {"tune",
+     "usage: myelin tune SPEC.json --trials N --out DIR [options], or --resume DIR\n"
+     "  random search over the spec's \"search\" ranges, a run directory per trial\n"
+     "  ranked by the dev metric (never the test set); the table in DIR/trials.csv, the best\n"
+     "  trial's spec in DIR/best_spec.json\n"
+     "  --fine N      a second round of N trials around the best (--top K, 3) of the first\n"
+     "  --epochs N    each trial's budget (its spec's early_stopping also applies)\n"
+     "  --limit N, --dev-size N  the data of every trial, as in myelin train\n"
+     "  --seed S      the draws (default: the spec's seed)\n"
+     "  --device D    where the trials train\n"
+     "  --resume DIR  continue an interrupted search: finished trials are kept, a trial that\n"
+     "                was training continues from its checkpoint\n"},
     {"gradcheck",
      "usage: myelin gradcheck SPEC.json [--batch N] [--elements N]\n"
      "  gradient check of a whole model against central differences in double\n"},
@@ -156,6 +168,7 @@ int main(int argc, char** argv) {
     if (command == "gradcheck") return run_gradcheck(args);
     if (command == "inspect") return run_inspect(args);
     if (command == "predict") return run_predict(args);
+    if (command == "tune") return run_tune(args);
     if (command == "spirals") return run_spirals(args);
     std::cerr << "myelin: unknown command '" << command << "'\n";
     usage(std::cerr);

@@ -326,6 +326,11 @@ int run_train(const Args& args) {
   } catch (const SpecError& e) {
     throw UsageError{e.what()};
   }
+  if (!spec.search.empty()) {
+    throw UsageError{spec_source +
+                     ": search: is for myelin tune, which trains a spec for each "
+                     "trial (myelin train trains one: tune's best_spec.json, say)"};
+  }
   const std::int64_t epochs_override = option_integer(args, "--epochs", -1, 0);
   if (epochs_override >= 0) {
     spec.epochs = epochs_override;

@@ -103,6 +103,9 @@ struct ModelSpec {
   // Steps between training diagnostics (0: off): diagnostics.jsonl and warnings on vanishing or
   // exploding gradients, dead ReLUs and saturated units.
   std::int64_t diagnostics_every = 100;
+  // The hyper-parameter ranges myelin tune samples (JSON text; empty: none). myelin train
+  // refuses a spec with one: see myelin/app/search.hpp.
+  std::string search;
   std::int64_t batch_size = 128;
   std::int64_t epochs = 10;
   std::uint64_t seed = 0;
