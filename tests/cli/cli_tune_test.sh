@@ -86,6 +86,38 @@ check "finished trials are not trained again" test "$(md5sum killed/trials/000.l
 check "the killed trial continued from its checkpoint" grep -q "resuming at epoch" killed/trials/002.log
 check "the table equals the uninterrupted one" cmp whole/trials.csv killed/trials.csv
 
+# --- the median stopping rule ends bad trials early ---------------------------------------------
+cat >prune.json <<'JSON'
+{"layers": [{"type": "linear", "out": 64}, {"type": "relu"}, {"type": "linear", "out": 10}],
+ "optimizer": {"type": "adam", "lr": 0.001}, "epochs": 4,
+ "search": {"optimizer.lr": {"log_uniform": [1e-6, 1e-1]}}}
+JSON
+"$myelin" tune prune.json --trials 8 --out prune --limit 2000 --dev-size 500 --prune median \
+  >prune.out 2>&1
+code=$?
+cat prune.out
+check "a pruning search exits 0 (got $code)" test "$code" -eq 0
+check "pruned trials stopped early, each worse than the median of those before it" "$python" - <<'PY'
+import csv, json, statistics
+results = json.load(open("prune/tune.json"))["results"]
+def dev(t):
+    return [float(r["dev_loss"]) for r in csv.DictReader(open(f"prune/trials/{t:03d}/metrics.csv"))]
+pruned = [r for r in results if r["status"] == "pruned"]
+assert pruned, "no trial was pruned"
+for r in results:
+    t, losses = r["trial"], dev(r["trial"])
+    if r["status"] == "done":
+        assert len(losses) == 4, (t, losses)
+        continue
+    assert r["status"] == "pruned" and len(losses) < 4, (t, r["status"], losses)
+    before = [dev(o["trial"]) for o in results[:t] if o["status"] in ("done", "pruned")]
+    # The rule held at some epoch it logged (the signal may land an epoch after the decision).
+    assert any(
+        len([b for b in before if len(b) > k]) >= 3
+        and min(losses[: k + 1]) > statistics.median(b[k] for b in before if len(b) > k)
+        for k in range(len(losses))), (t, losses, before)
+PY
+
 # --- what tune refuses -------------------------------------------------------------------------
 refuses() {  # refuses NAME CODE TEXT COMMAND...
   local name=$1 code=$2 text=$3
@@ -106,5 +138,7 @@ refuses bad_value 2 "makes an invalid spec: bad_value.json: layers[3].p: expecte
 refuses no_search 2 'has no "search"' "$myelin" tune tune/best_spec.json --trials 2 --out no_search
 refuses train_search 2 "search: is for myelin tune" "$myelin" train --spec search.json --out x
 refuses taken 2 "exists and is not empty" "$myelin" tune search.json --trials 2 --out tune
+refuses bad_prune 2 "--prune takes median or off" \
+  "$myelin" tune search.json --trials 2 --out bad_prune --prune mean
 
 cli_finish

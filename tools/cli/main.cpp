@@ -112,6 +112,8 @@ const CommandHelp kCommands[] = {
      "  --epochs N    each trial's budget (its spec's early_stopping also applies)\n"
      "  --limit N, --dev-size N  the data of every trial, as in myelin train\n"
      "  --seed S      the draws (default: the spec's seed)\n"
+     "  --prune median  stop a trial whose best dev metric so far is worse than the median of\n"
+     "                the finished trials' at the same epoch (with 3 of them at least)\n"
      "  --device D    where the trials train\n"
      "  --resume DIR  continue an interrupted search: finished trials are kept, a trial that\n"
      "                was training continues from its checkpoint\n"},

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -51,8 +52,10 @@ std::string read_text(const std::string& path) {
 }
 
 // Runs `myelin train ARGS` with its output in `log`; returns its exit code (128 + the signal
-// when it was killed by one).
-int run_child(const std::vector<std::string>& args, const std::string& log) {
+// when it was killed by one). While it trains, `prune()` is asked every 50 ms; when it says so the
+// trial gets SIGINT (it saves a checkpoint and stops, as after Ctrl-C) and `pruned` is set.
+int run_child(const std::vector<std::string>& args, const std::string& log,
+              const std::function<bool()>& prune, bool& pruned) {
   std::vector<std::string> all = {"myelin", "train"};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -73,11 +76,39 @@ int run_child(const std::vector<std::string>& args, const std::string& log) {
     std::_Exit(127);
   }
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) fail("tune: lost the trial's process");
+  pruned = false;
+  for (;;) {
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) fail("tune: lost the trial's process");
+    if (!pruned && prune()) {
+      pruned = true;
+      ::kill(pid, SIGINT);
+    }
+    ::usleep(50000);
   }
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+// The dev metric of each epoch a run has logged (metrics.csv's column `metric`).
+std::vector<double> epoch_metrics(const std::string& run_dir, const std::string& metric) {
+  std::ifstream in(run_dir + "/metrics.csv");
+  std::string line;
+  if (!std::getline(in, line)) return {};
+  std::vector<std::string> header;
+  std::stringstream names(line);
+  for (std::string name; std::getline(names, name, ',');) header.push_back(name);
+  const auto column = std::find(header.begin(), header.end(), metric) - header.begin();
+  std::vector<double> out;
+  while (std::getline(in, line)) {
+    std::stringstream fields(line);
+    std::string field;
+    for (std::ptrdiff_t i = 0; i <= column && std::getline(fields, field, ','); ++i) {
+    }
+    out.push_back(std::strtod(field.c_str(), nullptr));
+  }
+  return out;
 }
 
 struct Tune {
@@ -134,7 +165,7 @@ int run_tune(const Args& args) {
   if (args.empty() || (!resuming && args[0].rfind("--", 0) == 0)) {
     throw UsageError{
         "usage: myelin tune SPEC.json --trials N --out DIR [--fine N] [--top K] [--epochs N] "
-        "[--limit N] [--dev-size N] [--seed S] [--device D]\n"
+        "[--limit N] [--dev-size N] [--seed S] [--prune median|off] [--device D]\n"
         "       myelin tune --resume DIR"};
   }
   Tune tune;
@@ -152,7 +183,11 @@ int run_tune(const Args& args) {
   } else {
     const Args rest(args.begin() + 1, args.end());
     check_options(rest, {"--trials", "--out", "--fine", "--top", "--epochs", "--limit",
-                         "--dev-size", "--seed", "--device"});
+                         "--dev-size", "--seed", "--device", "--prune"});
+    const std::string prune_rule = option(rest, "--prune", "off");
+    if (prune_rule != "off" && prune_rule != "median") {
+      throw UsageError{"--prune takes median or off, not '" + prune_rule + "'"};
+    }
     ModelSpec spec;
     try {
       spec = read_model_spec(args[0]);
@@ -205,6 +240,7 @@ int run_tune(const Args& args) {
                   {"top", option_integer(rest, "--top", 3, 1, 100000)},
                   {"device", option(rest, "--device", "")},
                   {"fine_search", nullptr},
+                  {"prune", prune_rule},
                   {"results", Json::array()}};
     tune.save();
   }
@@ -280,19 +316,50 @@ int run_tune(const Args& args) {
       train_args = {"--spec", spec_file, "--out", run_dir};
     }
     if (!device.empty()) train_args.insert(train_args.end(), {"--device", device});
-    const int code = run_child(train_args, tune.path("trials/" + name + ".log"));
-    if (code == 130 || code == 128 + SIGINT || code == 128 + SIGKILL || g_tune_interrupted) {
+    // The median stopping rule: a trial whose best dev metric so far is worse than the median of
+    // the finished trials' at the same epoch stops there (with 3 such trials at least).
+    const bool pruning = tune.state.value("prune", "off") == "median";
+    auto prune = [&]() {
+      if (!pruning) return false;
+      const std::vector<double> mine = epoch_metrics(run_dir, metric);
+      if (mine.empty() || static_cast<std::int64_t>(mine.size()) >= trial_spec.epochs) return false;
+      const std::size_t epoch = mine.size() - 1;
+      std::vector<double> others;
+      for (const Json& o : results) {
+        if (o["status"] != "done" && o["status"] != "pruned") continue;
+        const std::vector<double> theirs = epoch_metrics(
+            tune.path("trials/" + trial_name(o["trial"].get<std::int64_t>())), metric);
+        if (theirs.size() > epoch && std::isfinite(theirs[epoch])) others.push_back(theirs[epoch]);
+      }
+      if (others.size() < 3) return false;
+      std::sort(others.begin(), others.end());
+      const double median = others.size() % 2 == 1
+                                ? others[others.size() / 2]
+                                : 0.5 * (others[others.size() / 2 - 1] + others[others.size() / 2]);
+      double best = lower_better ? INFINITY : -INFINITY;
+      for (double v : mine) {
+        if (std::isfinite(v)) best = lower_better ? std::min(best, v) : std::max(best, v);
+      }
+      return lower_better ? !(best <= median) : !(best >= median);
+    };
+    bool pruned = false;
+    int code = run_child(train_args, tune.path("trials/" + name + ".log"), prune, pruned);
+    pruned = pruned && code == 130;  // a trial that finished before the signal landed is done
+    if (pruned) {
+      code = 0;  // it stopped because it was told to
+    } else if (code == 130 || code == 128 + SIGINT || code == 128 + SIGKILL || g_tune_interrupted) {
       std::printf("interrupted in trial %s: continue with myelin tune --resume %s\n", name.c_str(),
                   tune.dir.c_str());
       return 130;
     }
     Json& r = results[static_cast<std::size_t>(t)];
     read_result(run_dir, r);
-    r["status"] = code == 0 && r["metric"].is_number() ? "done" : "failed";
+    r["status"] = code == 0 && r["metric"].is_number() ? (pruned ? "pruned" : "done") : "failed";
     if (code != 0) r["exit_code"] = code;
     tune.save();
-    std::printf("  %s %s%s\n", metric.c_str(),
+    std::printf("  %s %s%s%s\n", metric.c_str(),
                 r["metric"].is_number() ? value_text(r["metric"]).c_str() : "none",
+                pruned ? "  (pruned: worse than the median of the finished trials)" : "",
                 code == 0 ? ""
                           : ("  (failed: exit " + std::to_string(code) + ", see " +
                              tune.path("trials/" + name + ".log") + ")")
