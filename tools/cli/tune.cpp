@@ -24,6 +24,7 @@
 #include "myelin/io.hpp"
 #include "myelin/safetensors.hpp"
 #include "run_directory.hpp"
+#include "session.hpp"
 
 namespace myelin::cli {
 
@@ -41,14 +42,6 @@ std::string trial_name(std::int64_t trial) {
   char text[24];
   std::snprintf(text, sizeof text, "%03lld", static_cast<long long>(trial));
   return text;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail(path, ": cannot read it");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // Runs `myelin train ARGS` with its output in `log`; returns its exit code (128 + the signal
