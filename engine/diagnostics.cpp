@@ -21,6 +21,24 @@ std::string percent(double fraction) {
 
 }  // namespace
 
+std::string diagnostic_remedy(const std::string& kind) {
+  if (kind == "vanishing_gradients") {
+    return "Try He (ReLU) or Xavier (tanh) initialisation, ReLU or tanh instead of sigmoid in "
+           "hidden layers, batch norm, or a shallower network";
+  }
+  if (kind == "exploding_gradients") {
+    return "Try smaller initial weights (He or Xavier), gradient clipping (clip_norm), a lower "
+           "learning rate";
+  }
+  if (kind == "dead_relu") {
+    return "Try leaky_relu, a lower learning rate, He initialisation, no negative bias init";
+  }
+  if (kind == "saturation") {
+    return "Try smaller initial weights (Xavier), batch norm before the activation, or ReLU";
+  }
+  return "";
+}
+
 bool watched_activation(const std::string& op, double& low, double& high) {
   low = -INFINITY;
   high = INFINITY;
@@ -52,22 +70,18 @@ std::vector<DiagnosticWarning> diagnostic_warnings(const Diagnostics& now,
                              last.name + " (the output layer) to " + number(first.grad_norm) +
                              " at " + first.name + " (the first)";
     if (first.grad_norm == 0.0 && last.grad_norm > 0.0) {
-      out.push_back({"vanishing_gradients",
-                     "vanishing gradients: " + path +
-                         ": the first layer does not learn. Try He (ReLU) or Xavier (tanh) "
-                         "initialisation, ReLU or tanh instead of sigmoid in hidden layers, "
-                         "batch norm, or a shallower network"});
+      out.push_back({"vanishing_gradients", "vanishing gradients: " + path +
+                                                ": the first layer does not learn. " +
+                                                diagnostic_remedy("vanishing_gradients")});
     } else if (std::isfinite(orders) && orders >= t.gradient_orders) {
       out.push_back({"vanishing_gradients",
                      "vanishing gradients: " + path + ", " + number(orders) +
-                         " orders of magnitude smaller: the early layers learn far more slowly. "
-                         "Try He (ReLU) or Xavier (tanh) initialisation, ReLU or tanh instead of "
-                         "sigmoid in hidden layers, batch norm, or a shallower network"});
+                         " orders of magnitude smaller: the early layers learn far more slowly. " +
+                         diagnostic_remedy("vanishing_gradients")});
     } else if (std::isfinite(orders) && -orders >= t.gradient_orders) {
-      out.push_back({"exploding_gradients",
-                     "exploding gradients: " + path + ", " + number(-orders) +
-                         " orders of magnitude larger. Try smaller initial weights (He or "
-                         "Xavier), gradient clipping (clip_norm), a lower learning rate"});
+      out.push_back({"exploding_gradients", "exploding gradients: " + path + ", " +
+                                                number(-orders) + " orders of magnitude larger. " +
+                                                diagnostic_remedy("exploding_gradients")});
     }
   }
   if (previous != nullptr && previous->grad_norm > 0.0 &&
@@ -76,7 +90,7 @@ std::vector<DiagnosticWarning> diagnostic_warnings(const Diagnostics& now,
                    "exploding gradients: the gradient norm jumped from " +
                        number(previous->grad_norm) + " at step " + std::to_string(previous->step) +
                        " to " + number(now.grad_norm) + " at step " + std::to_string(now.step) +
-                       ". Try gradient clipping (clip_norm), a lower learning rate"});
+                       ". " + diagnostic_remedy("exploding_gradients")});
   }
   // One warning per kind, naming every layer it concerns.
   std::string dead, saturated;
@@ -95,15 +109,14 @@ std::vector<DiagnosticWarning> diagnostic_warnings(const Diagnostics& now,
   }
   if (!dead.empty()) {
     out.push_back({"dead_relu", "dead ReLUs: " + dead + " were not active on any of " +
-                                    std::to_string(rows) +
-                                    " rows, so they get no gradient. Try leaky_relu, a lower "
-                                    "learning rate, He initialisation, no negative bias init"});
+                                    std::to_string(rows) + " rows, so they get no gradient. " +
+                                    diagnostic_remedy("dead_relu")});
   }
   if (!saturated.empty()) {
     out.push_back({"saturation", "saturated units: " + saturated +
                                      " are in the flat tails, where the gradient nearly "
-                                     "vanishes. Try smaller initial weights (Xavier), batch norm "
-                                     "before the activation, or ReLU"});
+                                     "vanishes. " +
+                                     diagnostic_remedy("saturation")});
   }
   return out;
 }

@@ -58,6 +58,9 @@ struct DiagnosticThresholds {
   double saturated = 0.5;  // a sigmoid or tanh layer with this fraction of entries in the tails
 };
 
+// The usual remedies for a kind of warning, one sentence ("Try ..."); empty for an unknown kind.
+MYELIN_API std::string diagnostic_remedy(const std::string& kind);
+
 // The warnings `now` calls for (`previous`: the diagnostics before, for jumps).
 MYELIN_API std::vector<DiagnosticWarning> diagnostic_warnings(
     const Diagnostics& now, const Diagnostics* previous = nullptr,

@@ -16,6 +16,7 @@ int run_gradcheck(const Args& args);
 int run_inspect(const Args& args);
 int run_predict(const Args& args);
 int run_tune(const Args& args);
+int run_report(const Args& args);
 
 // Usage errors: the tool prints the message and exits with code 2.
 struct UsageError {

@@ -18,36 +18,12 @@ int run_eval(const Args& args) {
   const std::string run_dir = args[0];
   const Args rest(args.begin() + 1, args.end());
   check_options(rest, {"--checkpoint", "--baseline-error", "--device"});
-  // last: the run's last checkpoint; best: its best by the dev metric; else a file.
-  const std::string which = option(rest, "--checkpoint", "last");
-  const bool best = which == "best";
-  const std::string checkpoint = which == "last" ? run_dir + "/model.safetensors"
-                                 : best          ? run_dir + "/best.safetensors"
-                                                 : which;
-  if (best && !std::filesystem::exists(checkpoint)) {
-    throw UsageError{run_dir +
-                     " has no best.safetensors: it is written at the end of an epoch "
-                     "whose dev metric is finite and the best so far"};
-  }
-  if (best && !std::filesystem::exists(checkpoint)) {
-    throw UsageError{run_dir +
-                     " has no best.safetensors yet (it is written from the first "
-                     "epoch's end on)"};
-  }
   const double baseline = option_number(rest, "--baseline-error", -1.0);
-
-  ModelSpec spec;
-  try {
-    spec = read_model_spec(run_dir + "/spec.json");
-  } catch (const SpecError& e) {
-    throw UsageError{e.what()};
-  }
-  const std::string device_override = option(rest, "--device", "");
-  if (!device_override.empty()) spec.device = device_override;
-  const DataSplits data = load_data(spec.data, spec.seed, /*with_test=*/true, spec.task);
-  SequentialModel model = build_model(spec, data.features, spec.batch_size);
-  std::map<std::string, std::string> meta = load_model(checkpoint, model);
-  const Normalization norm = checkpoint_normalization(meta, checkpoint, spec, data.train);
+  std::unique_ptr<OpenedRun> run = open_run(run_dir, option(rest, "--checkpoint", "last"),
+                                            option(rest, "--device", ""), /*with_test=*/true);
+  const ModelSpec& spec = run->spec;
+  const DataSplits& data = run->data;
+  const std::map<std::string, std::string>& meta = run->metadata;
   if (spec.task != Task::kRegression && baseline > 1.0) {
     throw UsageError{"--baseline-error is an error rate in [0, 1] for " +
                      std::string(task_name(spec.task))};
@@ -55,28 +31,19 @@ int run_eval(const Args& args) {
   if (!option(rest, "--baseline-error", "").empty() && baseline < 0.0) {
     throw UsageError{"--baseline-error must be >= 0"};
   }
-  check_labels(data.test, model.classes, "test set");
-  std::string note;
-  ExecutorOptions options;
-  options.device = choose_device(spec.device, note);
-  options.outputs = {model.loss, model.logits};
-  Executor executor(model.graph, options);
-
-  const SplitResult test = evaluate_split(executor, model, data.test, norm, spec.batch_size);
-  const SplitResult train = evaluate_split(executor, model, data.train, norm, spec.batch_size);
-  const SplitResult dev = evaluate_split(executor, model, data.dev, norm, spec.batch_size);
-  const SplitResult train_dev =
-      evaluate_split(executor, model, data.train_dev, norm, spec.batch_size);
-  std::printf("evaluating %s on %s (%s)\n", checkpoint.c_str(), options.device.str().c_str(),
-              note.c_str());
+  const SplitResult test = run->evaluate(data.test);
+  const SplitResult train = run->evaluate(data.train);
+  const SplitResult dev = run->evaluate(data.dev);
+  const SplitResult train_dev = run->evaluate(data.train_dev);
+  std::printf("evaluating %s on %s (%s)\n", run->checkpoint.c_str(), run->device.str().c_str(),
+              run->device_note.c_str());
   if (meta.count("best_metric") != 0 && meta.count("epoch") != 0) {
     std::printf("its epoch %s; the best %s so far was %s at epoch %s\n", meta.at("epoch").c_str(),
                 meta.at("best_metric").c_str(), meta.at("best_value").c_str(),
                 meta.at("best_epoch").c_str());
   }
   std::printf("\n");
-  const std::vector<std::string> names =
-      spec.task == Task::kClassification ? class_names(spec.data, model.classes) : data.label_names;
+  const std::vector<std::string> names = run->names();
   std::printf("%s %s on the test set (%lld rows)\n%s\n", task_name(spec.task),
               spec.task == Task::kRegression ? "errors" : "scores",
               static_cast<long long>(test.rows), test.report(names).c_str());

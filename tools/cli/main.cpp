@@ -117,6 +117,17 @@ const CommandHelp kCommands[] = {
      "  --device D    where the trials train\n"
      "  --resume DIR  continue an interrupted search: finished trials are kept, a trial that\n"
      "                was training continues from its checkpoint\n"},
+    {"report",
+     "usage: myelin report RUN_DIR|TUNE_DIR [--out FILE.html] [options]\n"
+     "  one self-contained HTML page of figures (default: DIR/report.html). A run: loss,\n"
+     "  metric and learning-rate curves, per-layer gradient norms and update ratios, dead and\n"
+     "  saturated units, the confusion matrix, F1 per class and the bias/variance ladder. A\n"
+     "  tune directory: each hyper-parameter against the dev metric, the trials' curves\n"
+     "  --checkpoint last|best|FILE  the checkpoint evaluated (last)\n"
+     "  --split dev|test  the split of the confusion matrix and F1 (dev; test adds it to the\n"
+     "                    ladder)\n"
+     "  --baseline-error X  a human-level or reference error: the ladder's first step\n"
+     "  --device D\n"},
     {"gradcheck",
      "usage: myelin gradcheck SPEC.json [--batch N] [--elements N]\n"
      "  gradient check of a whole model against central differences in double\n"},
@@ -171,6 +182,7 @@ int main(int argc, char** argv) {
     if (command == "inspect") return run_inspect(args);
     if (command == "predict") return run_predict(args);
     if (command == "tune") return run_tune(args);
+    if (command == "report") return run_report(args);
     if (command == "spirals") return run_spirals(args);
     std::cerr << "myelin: unknown command '" << command << "'\n";
     usage(std::cerr);

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -130,6 +131,44 @@ Normalization checkpoint_normalization(const std::map<std::string, std::string>&
       "the training split\n",
       checkpoint.c_str());
   return fit_normalization(train.features);
+}
+
+std::unique_ptr<OpenedRun> open_run(const std::string& run_dir, const std::string& which,
+                                    const std::string& device, bool with_test) {
+  const bool best = which == "best";
+  auto run = std::make_unique<OpenedRun>();
+  run->checkpoint = which == "last" ? run_dir + "/model.safetensors"
+                    : best          ? run_dir + "/best.safetensors"
+                                    : which;
+  if (best && !std::filesystem::exists(run->checkpoint)) {
+    throw UsageError{run_dir +
+                     " has no best.safetensors: it is written at the end of an epoch "
+                     "whose dev metric is finite and the best so far"};
+  }
+  try {
+    run->spec = read_model_spec(run_dir + "/spec.json");
+  } catch (const SpecError& e) {
+    throw UsageError{e.what()};
+  }
+  ModelSpec& spec = run->spec;
+  if (!device.empty()) spec.device = device;
+  run->data = load_data(spec.data, spec.seed, with_test, spec.task);
+  run->model = build_model(spec, run->data.features, spec.batch_size);
+  run->metadata = load_model(run->checkpoint, run->model);
+  run->normalization =
+      checkpoint_normalization(run->metadata, run->checkpoint, spec, run->data.train);
+  if (with_test) check_labels(run->data.test, run->model.classes, "test set");
+  ExecutorOptions options;
+  run->device = choose_device(spec.device, run->device_note);
+  options.device = run->device;
+  options.outputs = {run->model.loss, run->model.logits};
+  run->executor = std::make_unique<Executor>(run->model.graph, options);
+  return run;
+}
+
+std::vector<std::string> OpenedRun::names() const {
+  return spec.task == Task::kClassification ? class_names(spec.data, model.classes)
+                                            : data.label_names;
 }
 
 std::vector<std::string> class_names(const DataSpec& data, std::int64_t classes) {

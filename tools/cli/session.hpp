@@ -3,6 +3,8 @@
 // What `myelin train`, `eval` and `gradcheck` share: choosing the device, loading a run's spec
 // and data, and evaluating a split.
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -52,6 +54,32 @@ SplitResult evaluate_split(Executor& executor, const SequentialModel& model, con
 Normalization checkpoint_normalization(const std::map<std::string, std::string>& metadata,
                                        const std::string& checkpoint, const ModelSpec& spec,
                                        const Split& train);
+
+// A run's checkpoint, ready to evaluate: the run's spec and data, the model holding the
+// checkpoint's weights, and an executor computing its loss and logits.
+struct OpenedRun {
+  ModelSpec spec;
+  DataSplits data;
+  SequentialModel model;
+  std::string checkpoint;                       // the file read
+  std::map<std::string, std::string> metadata;  // the checkpoint's
+  Normalization normalization;
+  Device device;
+  std::string device_note;  // why this device
+  std::unique_ptr<Executor> executor;
+
+  SplitResult evaluate(const Split& split) {
+    return evaluate_split(*executor, model, split, normalization, spec.batch_size);
+  }
+  // The names of the classes, labels or targets (empty when the data names none).
+  std::vector<std::string> names() const;
+};
+
+// Opens RUN_DIR's checkpoint `which`: last (model.safetensors), best (best.safetensors, the best
+// by the dev metric) or a file. `device` overrides the spec's unless empty; the test split is
+// read only when `with_test`. Usage errors name the run directory or the file.
+std::unique_ptr<OpenedRun> open_run(const std::string& run_dir, const std::string& which,
+                                    const std::string& device, bool with_test);
 
 // Names of the Fashion-MNIST classes when the data is Fashion-MNIST, else empty.
 std::vector<std::string> class_names(const DataSpec& data, std::int64_t classes);

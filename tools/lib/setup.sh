@@ -17,14 +17,20 @@ MYELIN_PACKAGES=(
   python3-numpy           # the tests' data derived from it, and the README's loading snippet
 )
 
+# What tools/test adds for the report test (cli.report): headless Chromium renders the page,
+# Pillow reads the screenshot, DejaVu draws its text. Without them (not root) that test skips.
+MYELIN_TEST_PACKAGES=(chromium python3-pil fonts-dejavu-core)
+
 # What tools/fuzz adds: clang with libFuzzer and its sanitizer runtimes, and clang's OpenMP.
 MYELIN_FUZZ_PACKAGES=(clang libclang-rt-14-dev libomp-14-dev)
 
 myelin_log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
+# myelin_install_packages [PACKAGE...]: installs those missing (default: MYELIN_PACKAGES).
 myelin_install_packages() {
-  local missing=() p
-  for p in "${MYELIN_PACKAGES[@]}"; do
+  local missing=() p wanted=("$@")
+  [ ${#wanted[@]} -eq 0 ] && wanted=("${MYELIN_PACKAGES[@]}")
+  for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
