@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# End-to-end tests of myelin report: the page of a run of the default model (the quickstart's
-# spec, fewer epochs) and of a tune directory, each rendered in headless Chromium, with every
-# figure checked for drawn data in the screenshot (render_report.py); that the check catches a
-# figure without its data; a run without diagnostics; and bad input, each a clear error.
-# Exits 77 (skipped) when Chromium or Pillow is missing, after the checks that need neither.
-#   cli_report_test.sh MYELIN_BINARY WORK_DIR
+# End-to-end tests of myelin report: the page of the quickstart run (the default model, trained
+# as tools/quickstart trains it) and of a tune directory, each rendered in headless Chromium,
+# with every figure checked for drawn data in the screenshot (render_report.py); that the check
+# catches a figure without its data; runs without diagnostics or without a model; and bad input,
+# each a clear error. Exits 77 (skipped) when Chromium or Pillow is missing, after the checks
+# that need neither.
+#   cli_report_test.sh MYELIN_BINARY WORK_DIR [quickstart|short]
+# short (the sanitized build, ten times slower): the default model for 3 epochs on 20,000 rows.
 set -uo pipefail
 myelin=$1
 work=$2
+length=${3:-quickstart}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 cli_start "$work"
@@ -15,9 +18,11 @@ python=/usr/bin/python3
 render() { "$python" "$here/render_report.py" "$@"; }
 run_figures=(loss accuracy step-loss lr grad-norms update-ratios units confusion f1 ladder)
 
-# --- a run of the default model (the quickstart's spec) --------------------------------------
-"$myelin" train --out run --epochs 3 --limit 20000 >train.out 2>&1
-check "the default model trains" test $? -eq 0
+# --- the quickstart run: the default model, every epoch, all the data ------------------------
+budget=()
+[ "$length" = short ] && budget=(--epochs 3 --limit 20000)
+"$myelin" train --out run "${budget[@]}" >train.out 2>&1
+check "the default model trains ($length)" test $? -eq 0
 "$myelin" report run >report.out 2>&1
 code=$?
 cat report.out
@@ -39,6 +44,14 @@ rm quiet/diagnostics.jsonl
 check "a run without diagnostics.jsonl has a report" test $? -eq 0
 check "which says it has no diagnostics" grep -qF 'has no diagnostics.jsonl' quiet/report.html
 check "and draws no diagnostics figure" not grep -qF 'fig-grad-norms' quiet/report.html
+
+# --- a run stopped before its first checkpoint: the page of its logs -------------------------
+cp -r quiet nomodel
+rm nomodel/model.safetensors
+"$myelin" report nomodel >nomodel.out 2>&1
+check "a run without a model has a report" test $? -eq 0
+check "which says there is nothing to evaluate" grep -qF 'has no model.safetensors' nomodel/report.html
+check "and still draws its curves" grep -qF 'fig-loss' nomodel/report.html
 
 # --- a tune directory ----------------------------------------------------------------------
 cat >search.json <<'JSON'

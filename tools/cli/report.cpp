@@ -554,9 +554,23 @@ int report_run(const std::string& run_dir, const std::string& out, const Args& r
   if (!option(rest, "--baseline-error", "").empty() && baseline < 0.0) {
     throw UsageError{"--baseline-error must be >= 0"};
   }
-  std::unique_ptr<OpenedRun> run = open_run(run_dir, option(rest, "--checkpoint", "last"),
-                                            option(rest, "--device", ""), split == "test");
-  const ModelSpec& spec = run->spec;
+  const std::string which = option(rest, "--checkpoint", "last");
+  // A run stopped before its first checkpoint (or before any finite weights) has logs but no
+  // model: its page shows the logs.
+  std::error_code ec;
+  const bool model = which != "last" || fs::exists(run_dir + "/model.safetensors", ec);
+  std::unique_ptr<OpenedRun> run;
+  ModelSpec spec;
+  if (model) {
+    run = open_run(run_dir, which, option(rest, "--device", ""), split == "test");
+    spec = run->spec;
+  } else {
+    try {
+      spec = read_model_spec(run_dir + "/spec.json");
+    } catch (const SpecError& e) {
+      throw UsageError{e.what()};
+    }
+  }
   if (spec.task != Task::kRegression && baseline > 1.0) {
     throw UsageError{"--baseline-error is an error rate in [0, 1] for " +
                      std::string(task_name(spec.task))};
@@ -568,24 +582,38 @@ int report_run(const std::string& run_dir, const std::string& out, const Args& r
       {"task", task_name(spec.task)},
       {"layers", layers_text(spec)},
       {"optimizer", spec_json["optimizer"].dump()},
-      {"batch size, epochs", std::to_string(spec.batch_size) + ", " + std::to_string(spec.epochs)},
-      {"data", std::to_string(run->data.train.rows()) + " training rows, " +
-                   std::to_string(run->data.dev.rows()) + " dev rows, " +
-                   std::to_string(run->data.features) + " features"},
-      {"evaluated", run->checkpoint + " on " + run->device.str()}};
-  const auto& meta = run->metadata;
-  if (meta.count("epoch") != 0) facts.emplace_back("checkpoint epoch", meta.at("epoch"));
-  if (meta.count("best_metric") != 0) {
-    facts.emplace_back("best so far",
-                       meta.at("best_metric") + " " +
-                           format("%.4g", std::strtod(meta.at("best_value").c_str(), nullptr)) +
-                           " at epoch " + meta.at("best_epoch"));
+      {"batch size, epochs", std::to_string(spec.batch_size) + ", " + std::to_string(spec.epochs)}};
+  if (run) {
+    facts.emplace_back("data", std::to_string(run->data.train.rows()) + " training rows, " +
+                                   std::to_string(run->data.dev.rows()) + " dev rows, " +
+                                   std::to_string(run->data.features) + " features");
+    facts.emplace_back("evaluated", run->checkpoint + " on " + run->device.str());
+    const auto& meta = run->metadata;
+    if (meta.count("epoch") != 0) facts.emplace_back("checkpoint epoch", meta.at("epoch"));
+    if (meta.count("best_metric") != 0) {
+      facts.emplace_back("best so far",
+                         meta.at("best_metric") + " " +
+                             format("%.4g", std::strtod(meta.at("best_value").c_str(), nullptr)) +
+                             " at epoch " + meta.at("best_epoch"));
+    }
   }
   page.html(table_html(facts));
   run_figures(page, run_dir, spec);
-  evaluation_figures(page, *run, split, baseline);
+  if (run) {
+    evaluation_figures(page, *run, split, baseline);
+  } else {
+    page.heading("Evaluation");
+    page.html(
+        "<p class=\"warn\">The run has no model.safetensors (it stopped before its first "
+        "checkpoint): nothing to evaluate.</p>\n");
+  }
   write_file_atomically(out, page.str());
-  std::printf("wrote %s (%s split of %s)\n", out.c_str(), split.c_str(), run->checkpoint.c_str());
+  if (run) {
+    std::printf("wrote %s (%s split of %s)\n", out.c_str(), split.c_str(), run->checkpoint.c_str());
+  } else {
+    std::printf("wrote %s (the logs only: %s has no model.safetensors)\n", out.c_str(),
+                run_dir.c_str());
+  }
   return 0;
 }
 
