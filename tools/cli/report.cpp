@@ -457,7 +457,7 @@ void evaluation_figures(Page& page, OpenedRun& run, const std::string& split_nam
     svg::BarChart bars;
     bars.title = "F1 per class (" + split_name + ")";
     bars.y_label = "F1";
-    bars.y_max = 1.0;
+    bars.y_max = 1.1;  // room for the value labels of bars near 1
     bars.categories = names;
     svg::Series f1{"F1"};
     for (std::int64_t c = 0; c < classes; ++c) f1.y.push_back(m.f1(c));
@@ -470,7 +470,7 @@ void evaluation_figures(Page& page, OpenedRun& run, const std::string& split_nam
     svg::BarChart bars;
     bars.title = "F1 per label (" + split_name + ")";
     bars.y_label = "F1";
-    bars.y_max = 1.0;
+    bars.y_max = 1.1;  // room for the value labels of bars near 1
     bars.categories = names;
     svg::Series f1{"F1"};
     for (const LabelScores& s : result.multi_label->labels()) f1.y.push_back(s.f1);

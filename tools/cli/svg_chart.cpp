@@ -380,7 +380,9 @@ std::string bar_chart(const BarChart& chart) {
   for (const auto& [y, label] : chart.references) {
     if (!std::isfinite(y) || y > sy.hi || y < sy.lo) continue;
     out += line(x0, sy(y), x1, sy(y), "stroke=\"#555\" stroke-dasharray=\"6 4\"");
-    out += text(x1 - 4, sy(y) - 4, label, "end", " fill=\"#555\" font-size=\"11\"");
+    // Named above the plot's top left corner, clear of the bars' value labels.
+    out += line(x0, sy.a1 - 8, x0 + 22, sy.a1 - 8, "stroke=\"#555\" stroke-dasharray=\"6 4\"");
+    out += text(x0 + 26, sy.a1 - 4, label, "start", " fill=\"#555\" font-size=\"11\"");
   }
   if (with_legend) {
     out +=
