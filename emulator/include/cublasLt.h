@@ -2,7 +2,7 @@
 
 // The emulated device's stand-in for cuBLASLt (cublasLt.h): matmul descriptors, layouts,
 // preferences, the heuristic query and cublasLtMatmul with the default and bias epilogues,
-// float32 only (emulator/src/cublas_lt.cpp).
+// float32 data, float32 or TF32 compute (emulator/src/cublas_lt.cpp).
 
 #include <cstddef>
 #include <cstdint>

@@ -2,9 +2,9 @@
 
 // The emulated device's stand-in for cuBLAS (cublas_v2.h): the calls the CUDA backend makes
 // (emulator/src/cublas.cpp), computed by a reference GEMM on the CPU in float32
-// (emulator/src/gemm.cpp), queued on the handle's stream like a real cuBLAS kernel. Modes the
-// engine must not use are rejected with CUBLAS_STATUS_NOT_SUPPORTED: TF32 math
-// (cublasSetMathMode, CUBLAS_COMPUTE_32F_FAST_TF32) and element types other than float32.
+// (emulator/src/gemm.cpp), queued on the handle's stream like a real cuBLAS kernel. TF32 (the
+// math mode CUBLAS_TF32_TENSOR_OP_MATH, or CUBLAS_COMPUTE_32F_FAST_TF32) rounds A and B to TF32
+// first; element types other than float32 are rejected with CUBLAS_STATUS_NOT_SUPPORTED.
 
 #include <cstddef>
 

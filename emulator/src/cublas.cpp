@@ -12,6 +12,7 @@ struct cublasContext {
   int device = 0;
   cudaStream_t stream = nullptr;
   cublasPointerMode_t pointer_mode = CUBLAS_POINTER_MODE_HOST;
+  cublasMath_t math_mode = CUBLAS_DEFAULT_MATH;
 };
 
 namespace myelin::emu::detail {
@@ -60,15 +61,16 @@ cublasStatus_t cublasSetWorkspace(cublasHandle_t handle, void* workspace, std::s
 
 cublasStatus_t cublasSetMathMode(cublasHandle_t handle, cublasMath_t mode) {
   if (handle == nullptr) return CUBLAS_STATUS_NOT_INITIALIZED;
-  // TF32 would round the inputs to 10-bit mantissas: not what the engine promises by default.
-  if (mode == CUBLAS_TF32_TENSOR_OP_MATH) return CUBLAS_STATUS_NOT_SUPPORTED;
+  const unsigned base = static_cast<unsigned>(mode) & ~16u;  // without the reduction flag
+  if (base > CUBLAS_TF32_TENSOR_OP_MATH) return CUBLAS_STATUS_INVALID_VALUE;
+  handle->math_mode = mode;
   return CUBLAS_STATUS_SUCCESS;
 }
 
 cublasStatus_t cublasGetMathMode(cublasHandle_t handle, cublasMath_t* mode) {
   if (handle == nullptr) return CUBLAS_STATUS_NOT_INITIALIZED;
   if (mode == nullptr) return CUBLAS_STATUS_INVALID_VALUE;
-  *mode = CUBLAS_DEFAULT_MATH;
+  *mode = handle->math_mode;
   return CUBLAS_STATUS_SUCCESS;
 }
 
@@ -157,9 +159,15 @@ cublasStatus_t cublasGemmEx(cublasHandle_t handle, cublasOperation_t transa,
   if (a_type != CUDA_R_32F || b_type != CUDA_R_32F || c_type != CUDA_R_32F) {
     return CUBLAS_STATUS_NOT_SUPPORTED;
   }
-  if (compute_type != CUBLAS_COMPUTE_32F && compute_type != CUBLAS_COMPUTE_32F_PEDANTIC) {
-    return CUBLAS_STATUS_NOT_SUPPORTED;  // TF32 and reduced precision: not for this engine
+  if (compute_type != CUBLAS_COMPUTE_32F && compute_type != CUBLAS_COMPUTE_32F_PEDANTIC &&
+      compute_type != CUBLAS_COMPUTE_32F_FAST_TF32) {
+    return CUBLAS_STATUS_NOT_SUPPORTED;  // half and bfloat16 inputs: not emulated
   }
+  // TF32 when asked for, or allowed by the handle's math mode for plain float32 compute.
+  const bool tf32 =
+      compute_type == CUBLAS_COMPUTE_32F_FAST_TF32 ||
+      (compute_type == CUBLAS_COMPUTE_32F &&
+       (static_cast<unsigned>(handle->math_mode) & ~16u) == CUBLAS_TF32_TENSOR_OP_MATH);
   if (transa == CUBLAS_OP_C || transb == CUBLAS_OP_C) return CUBLAS_STATUS_NOT_SUPPORTED;
   const bool ta = transa == CUBLAS_OP_T, tb = transb == CUBLAS_OP_T;
   if (m < 0 || n < 0 || k < 0 || alpha == nullptr || beta == nullptr ||
@@ -182,7 +190,8 @@ cublasStatus_t cublasGemmEx(cublasHandle_t handle, cublasOperation_t transa,
          ldc,
          static_cast<float*>(c),
          ldc,
-         nullptr};
+         nullptr,
+         tf32};
   return queue_gemm(g, handle->device, handle->stream);
 }
 

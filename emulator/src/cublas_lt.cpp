@@ -47,7 +47,8 @@ cublasStatus_t cublasLtMatmulDescCreate(cublasLtMatmulDesc_t* desc,
                                         cublasComputeType_t compute_type,
                                         cudaDataType_t scale_type) {
   if (desc == nullptr) return CUBLAS_STATUS_INVALID_VALUE;
-  if ((compute_type != CUBLAS_COMPUTE_32F && compute_type != CUBLAS_COMPUTE_32F_PEDANTIC) ||
+  if ((compute_type != CUBLAS_COMPUTE_32F && compute_type != CUBLAS_COMPUTE_32F_PEDANTIC &&
+       compute_type != CUBLAS_COMPUTE_32F_FAST_TF32) ||
       scale_type != CUDA_R_32F) {
     return CUBLAS_STATUS_NOT_SUPPORTED;
   }
@@ -224,6 +225,7 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc
          c_desc->ld,
          static_cast<float*>(d),
          d_desc->ld,
-         with_bias ? static_cast<const float*>(desc->bias) : nullptr};
+         with_bias ? static_cast<const float*>(desc->bias) : nullptr,
+         desc->compute == CUBLAS_COMPUTE_32F_FAST_TF32};
   return queue_gemm(g, handle->device, stream);
 }

@@ -3,6 +3,8 @@
 // at the end: a fixed order, different from OpenBLAS's, as cuBLAS's is, so GPU-versus-CPU tests
 // see real rounding differences. Operand extents are checked against their allocations when the
 // GEMM runs (a wrong leading dimension is a fault naming the operand, not a silent wrong read).
+#include <cstdint>
+#include <cstring>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -11,6 +13,20 @@
 #include "internal.hpp"
 
 namespace myelin::emu::detail {
+
+float round_to_tf32(float x) {
+  std::uint32_t u = 0;
+  std::memcpy(&u, &x, sizeof u);
+  if ((u & 0x7F800000u) != 0x7F800000u) {  // finite: round the magnitude at bit 13
+    u += 0x1000u;
+    u &= ~0x1FFFu;
+  } else if ((u & 0x007FFFFFu) != 0) {  // NaN stays NaN
+    u |= 0x00400000u;
+    u &= ~0x1FFFu;
+  }
+  std::memcpy(&x, &u, sizeof u);
+  return x;
+}
 
 namespace {
 
@@ -60,6 +76,10 @@ cudaError_t run_gemm(const Gemm& g, int device) {
       bcol[static_cast<std::size_t>(j * g.k + p)] = g.tb ? g.b[j + p * g.ldb] : g.b[p + j * g.ldb];
     }
   }
+  if (g.tf32) {
+    for (float& v : arow) v = round_to_tf32(v);
+    for (float& v : bcol) v = round_to_tf32(v);
+  }
   for (std::int64_t j = 0; j < g.n; ++j) {
     const float* bj = bcol.data() + j * g.k;
     for (std::int64_t i = 0; i < g.m; ++i) {
@@ -96,12 +116,39 @@ cublasStatus_t queue_gemm(const Gemm& g, int device, cudaStream_t stream) {
   if (check_implicit_capture_join(*s, g.routine) != cudaSuccess) {
     return CUBLAS_STATUS_EXECUTION_FAILED;
   }
+  // The library checks its own kernel launch with cudaGetLastError, which also takes an error an
+  // earlier call left there (one last-error state for the runtime and the libraries).
+  if (take_last_error() != cudaSuccess) return CUBLAS_STATUS_EXECUTION_FAILED;
+  const LaunchFault* failing = launch_fails(g.routine);
+  if (failing != nullptr && !failing->while_running) {
+    fault(cudaErrorLaunchOutOfResources,
+          std::string(g.routine) + ": the launch fails (a fault set on demand)");
+    return CUBLAS_STATUS_EXECUTION_FAILED;
+  }
   ++emulator().counters.launches;
   count_work(g.routine);
   Op op;
+  op.what = g.routine;
+  const std::int64_t arows = g.ta ? g.k : g.m, acols = g.ta ? g.m : g.k;
+  const std::int64_t brows = g.tb ? g.n : g.k, bcols = g.tb ? g.k : g.n;
+  auto operand = [&op](const void* p, std::size_t bytes, const char* role) {
+    if (bytes > 0) op.ranges.push_back(Range{p, bytes, true, false, role});
+  };
+  operand(g.a, extent(arows, acols, g.lda), "operand A");
+  operand(g.b, extent(brows, bcols, g.ldb), "operand B");
+  if (g.beta != 0.0f) operand(g.c, extent(g.m, g.n, g.ldc), "operand C");
+  operand(g.d, extent(g.m, g.n, g.ldd), "operand D");
+  if (g.bias != nullptr) operand(g.bias, static_cast<std::size_t>(g.m) * sizeof(float), "bias");
   op.launches = 1;
   op.devices.push_back(device);
-  op.run = [g, device]() { return g.m == 0 || g.n == 0 ? cudaSuccess : run_gemm(g, device); };
+  const bool fail_running = failing != nullptr;
+  op.run = [g, device, fail_running]() {
+    if (fail_running) {
+      return fault(cudaErrorLaunchFailure,
+                   std::string(g.routine) + " failed while running (a fault set on demand)");
+    }
+    return g.m == 0 || g.n == 0 ? cudaSuccess : run_gemm(g, device);
+  };
   enqueue(*s, std::move(op));
   return CUBLAS_STATUS_SUCCESS;
 }

@@ -1,7 +1,9 @@
 #pragma once
 
 // The reference GEMM behind cuBLAS and cuBLASLt on the emulated device (gemm.cpp): D = alpha
-// op(A) op(B) + beta C (+ a bias per row), float32, column-major.
+// op(A) op(B) + beta C (+ a bias per row), float32, column-major; with TF32 the elements of A
+// and B are first rounded to TF32 (10-bit mantissas, to nearest, ties away from zero, as the
+// tensor cores' conversion does), the products and sums staying float32.
 
 #include <cstdint>
 
@@ -24,7 +26,11 @@ struct Gemm {
   float* d;
   std::int64_t ldd;
   const float* bias;  // m values, or null
+  bool tf32;
 };
+
+// `x` rounded to TF32: the top 10 bits of the mantissa, to nearest, ties away from zero.
+float round_to_tf32(float x);
 
 // Queues a GEMM on `stream` (of `device`, which must be current, as for a kernel launch).
 cublasStatus_t queue_gemm(const Gemm& g, int device, cudaStream_t stream);

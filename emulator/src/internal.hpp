@@ -44,6 +44,16 @@ void unpoison(const void* p, std::size_t bytes);
 struct StreamState;
 using StreamPtr = std::shared_ptr<StreamState>;
 
+// Memory an operation reads or writes, checked again when a graph replays it: it must still lie
+// inside one live allocation of the kinds allowed.
+struct Range {
+  const void* ptr = nullptr;
+  std::size_t bytes = 0;  // 0: a pointer into (or one past the end of) an allocation
+  bool device = true;     // device memory may hold it
+  bool pinned = false;    // pinned host memory may hold it
+  std::string role;       // "source", "destination", "pointer argument 2", "operand A"
+};
+
 // A unit of work queued on a stream: it runs after the earlier work of its stream and after the
 // work it depends on in other streams.
 struct Op {
@@ -51,9 +61,12 @@ struct Op {
   std::vector<std::pair<StreamPtr, std::uint64_t>> deps;
   std::vector<int> devices;  // whose memory it may touch
   std::function<cudaError_t()> run;
+  std::string what;           // "kernel add_one_kernel", "cudaMemcpyAsync device to host"
+  std::vector<Range> ranges;  // what a graph replay checks
   // What the op adds to the counters when a graph replays it (its queueing counted them once).
   std::uint64_t launches = 0;
   std::uint64_t bytes_host_to_device = 0, bytes_device_to_host = 0, bytes_device_to_device = 0;
+  std::uint64_t copies_to_device = 0, copies_to_host = 0;
 };
 
 // The work recorded by a stream capture, in queue order.
@@ -94,7 +107,10 @@ struct PoolBlock {
   std::size_t bytes = 0;     // bytes of the current allocation
   bool in_use = false;
   StreamState* free_stream = nullptr;  // where it was freed
-  bool free_done = false;              // the free has executed
+  bool free_done = false;              // every free queued for it has executed
+  // Frees queued and not yet executed: a block freed, reused in the same stream and freed again
+  // has two, and is done (reusable elsewhere, or given back) only when both have run.
+  int frees_pending = 0;
 };
 
 struct Pool {
@@ -126,6 +142,13 @@ struct Device {
   cudaError_t pending_error = cudaSuccess;  // a fault found while executing its work
 };
 
+// A launch that fails on demand (myelin::emu::fail_launch).
+struct LaunchFault {
+  std::string name;
+  std::uint64_t remaining = 1;  // launches of `name` until it fires
+  bool while_running = false;
+};
+
 struct Emulator {
   std::recursive_mutex mutex;
   std::vector<std::unique_ptr<Device>> devices;
@@ -141,8 +164,13 @@ struct Emulator {
   std::map<std::string, std::uint64_t> work;  // kernels, library routines and copies, by name
   std::uint64_t seed = 1;
   std::uint64_t launches_run = 0;
+  Progress progress = Progress::kAsync;
+  std::uint64_t progress_draws = 0;  // draws of the progress schedule since the seed was set
   bool lt_algorithms = true;
   std::string last_fault;
+  std::vector<LaunchFault> launch_faults;
+  std::uint64_t allocation_fault = 0;  // allocation calls until one fails (0: none)
+  int driver_version = 0;              // 0: CUDART_VERSION
 };
 
 // The emulator, created on first use. Callers hold its mutex (ApiLock).
@@ -169,8 +197,28 @@ std::unique_ptr<Device> make_device(int index);
 
 // Sets the calling thread's last error (cudaGetLastError) and returns `code`.
 cudaError_t set_error(cudaError_t code);
-// Records a fault in device work: the message goes to stderr and last_fault().
+// Reads and clears the calling thread's last error (what a library call does when it checks its
+// own launches).
+cudaError_t take_last_error();
+// Records a fault in device work: the message (with the schedule that reproduces it) goes to
+// stderr and last_fault().
 cudaError_t fault(cudaError_t code, const std::string& message);
+// cudaErrorInsufficientDriver when the emulated driver is older than the runtime.
+cudaError_t driver_check();
+// Whether this allocation call is the one set to fail (counts it).
+bool allocation_fails();
+// Whether this launch of `name` (without template arguments) is set to fail: returns the fault,
+// or null. Counts the launch.
+const LaunchFault* launch_fails(const std::string& name);
+// A draw of the progress schedule (seeded, one per decision).
+std::uint64_t progress_draw();
+// After a call queued work on `device`: in the async mode the device may run some of it (as the
+// schedule draws); in the eager mode it runs all of it.
+void progress_point(int device);
+// A query of work up to `seq` on `stream` that has not completed: completes it or not, as the
+// progress mode and the schedule say. Returns whether it is complete now; *error gets the
+// first fault of what ran.
+bool query_progress(StreamState& stream, std::uint64_t seq, cudaError_t* error);
 int current_device();
 Device* device_at(int index);
 
@@ -226,5 +274,11 @@ cudaError_t run_grid(const LaunchRequest& request, int device, std::uint64_t see
 std::uint64_t mix(std::uint64_t x);
 // Counts queued work under `name` (a kernel's name loses its template arguments).
 void count_work(const std::string& name);
+// `name` without template arguments.
+std::string base_name(const std::string& name);
+// Checks that what an op touches is allocated now: at its launch, and again when a graph replays
+// it (`node`: its position in the graph). cudaSuccess, or a fault naming the op.
+inline constexpr std::size_t kNotAGraphNode = static_cast<std::size_t>(-1);
+cudaError_t check_replay(const Op& op, std::size_t node);
 
 }  // namespace myelin::emu::detail

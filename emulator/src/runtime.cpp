@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <sstream>
 
 #include "internal.hpp"
 
@@ -33,6 +35,60 @@ int env_int(const char* name, int fallback, int low, int high) {
     std::abort();
   }
   return static_cast<int>(v);
+}
+
+[[noreturn]] void bad_setting(const char* name, const std::string& text, const char* expected) {
+  std::fprintf(stderr, "emulated device: %s=%s: %s\n", name, text.c_str(), expected);
+  std::abort();
+}
+
+Progress progress_from_env() {
+  const char* text = std::getenv("MYELIN_EMU_PROGRESS");
+  if (text == nullptr || *text == '\0' || std::strcmp(text, "async") == 0) return Progress::kAsync;
+  if (std::strcmp(text, "lazy") == 0) return Progress::kLazy;
+  if (std::strcmp(text, "eager") == 0) return Progress::kEager;
+  bad_setting("MYELIN_EMU_PROGRESS", text, "expected async, lazy or eager");
+}
+
+std::uint64_t positive(const char* name, const std::string& text) {
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || v == 0) {
+    bad_setting(name, text, "a count must be a positive integer");
+  }
+  return v;
+}
+
+// MYELIN_EMU_FAULTS: launch:NAME[:N[:running]], alloc:N, driver:VERSION, comma-separated.
+void faults_from_env(Emulator& e) {
+  const char* text = std::getenv("MYELIN_EMU_FAULTS");
+  if (text == nullptr) return;
+  std::stringstream all(text);
+  std::string item;
+  while (std::getline(all, item, ',')) {
+    if (item.empty()) continue;
+    std::vector<std::string> parts;
+    std::stringstream fields(item);
+    std::string field;
+    while (std::getline(fields, field, ':')) parts.push_back(field);
+    if (parts[0] == "launch" && parts.size() >= 2 && parts.size() <= 4 && !parts[1].empty()) {
+      LaunchFault f;
+      f.name = parts[1];
+      if (parts.size() >= 3) f.remaining = positive("MYELIN_EMU_FAULTS", parts[2]);
+      if (parts.size() == 4) {
+        if (parts[3] != "running") bad_setting("MYELIN_EMU_FAULTS", item, "expected ':running'");
+        f.while_running = true;
+      }
+      e.launch_faults.push_back(f);
+    } else if (parts[0] == "alloc" && parts.size() == 2) {
+      e.allocation_fault = positive("MYELIN_EMU_FAULTS", parts[1]);
+    } else if (parts[0] == "driver" && parts.size() == 2) {
+      e.driver_version = static_cast<int>(positive("MYELIN_EMU_FAULTS", parts[1]));
+    } else {
+      bad_setting("MYELIN_EMU_FAULTS", item,
+                  "expected launch:NAME[:N[:running]], alloc:N or driver:VERSION");
+    }
+  }
 }
 
 }  // namespace
@@ -71,8 +127,12 @@ std::uint64_t mix(std::uint64_t x) {  // splitmix64's finaliser
   return x ^ (x >> 31);
 }
 
+std::string base_name(const std::string& name) {
+  return name.substr(0, name.find('<'));
+}
+
 void count_work(const std::string& name) {
-  ++emulator().work[name.substr(0, name.find('<'))];
+  ++emulator().work[base_name(name)];
 }
 
 Emulator& emulator() {
@@ -82,6 +142,8 @@ Emulator& emulator() {
     for (int i = 0; i < count; ++i) made->devices.push_back(make_device(i));
     const char* seed = std::getenv("MYELIN_EMU_SEED");
     made->seed = seed != nullptr && *seed != '\0' ? std::strtoull(seed, nullptr, 10) : 1;
+    made->progress = progress_from_env();
+    faults_from_env(*made);
     return made;
   }();
   return *e;
@@ -100,10 +162,64 @@ cudaError_t set_error(cudaError_t code) {
   return code;
 }
 
+cudaError_t take_last_error() {
+  const cudaError_t e = t_last_error;
+  t_last_error = cudaSuccess;
+  return e;
+}
+
+namespace {
+
+const char* progress_name(Progress p) {
+  switch (p) {
+    case Progress::kAsync:
+      return "async";
+    case Progress::kLazy:
+      return "lazy";
+    case Progress::kEager:
+      return "eager";
+  }
+  return "async";
+}
+
+}  // namespace
+
 cudaError_t fault(cudaError_t code, const std::string& message) {
-  emulator().last_fault = message;
-  std::fprintf(stderr, "emulated device fault: %s\n", message.c_str());
+  Emulator& e = emulator();
+  e.last_fault = message;
+  std::fprintf(stderr, "emulated device fault (MYELIN_EMU_SEED=%llu MYELIN_EMU_PROGRESS=%s): %s\n",
+               static_cast<unsigned long long>(e.seed), progress_name(e.progress), message.c_str());
   return code;
+}
+
+cudaError_t driver_check() {
+  const int version = emulator().driver_version;
+  return version != 0 && version < CUDART_VERSION ? cudaErrorInsufficientDriver : cudaSuccess;
+}
+
+bool allocation_fails() {
+  std::uint64_t& left = emulator().allocation_fault;
+  if (left == 0) return false;
+  return --left == 0;
+}
+
+const LaunchFault* launch_fails(const std::string& name) {
+  static thread_local LaunchFault fired;
+  auto& faults = emulator().launch_faults;
+  const std::string base = base_name(name);
+  for (auto it = faults.begin(); it != faults.end(); ++it) {
+    if (it->name != base) continue;
+    if (--it->remaining > 0) continue;
+    fired = *it;
+    faults.erase(it);
+    return &fired;
+  }
+  return nullptr;
+}
+
+std::uint64_t progress_draw() {
+  Emulator& e = emulator();
+  return mix(mix(e.seed ^ 0x70726F6772657373ull) ^ ++e.progress_draws);
 }
 
 Device* device_at(int index) {
@@ -164,9 +280,7 @@ using namespace myelin::emu::detail;
 // ---- errors and versions ------------------------------------------------------------------------
 
 cudaError_t cudaGetLastError() {
-  const cudaError_t e = t_last_error;
-  t_last_error = cudaSuccess;
-  return e;
+  return take_last_error();
 }
 
 cudaError_t cudaPeekAtLastError() {
@@ -293,7 +407,9 @@ cudaError_t cudaRuntimeGetVersion(int* version) {
 
 cudaError_t cudaDriverGetVersion(int* version) {
   if (version == nullptr) return set_error(cudaErrorInvalidValue);
-  *version = CUDART_VERSION;
+  ApiLock lock;
+  const int emulated = emulator().driver_version;
+  *version = emulated != 0 ? emulated : CUDART_VERSION;
   return cudaSuccess;
 }
 
@@ -317,6 +433,9 @@ Counters operator-(const Counters& b, const Counters& a) {
   d.bytes_device_to_device = b.bytes_device_to_device - a.bytes_device_to_device;
   d.blocking_waits = b.blocking_waits - a.blocking_waits;
   d.event_queries = b.event_queries - a.event_queries;
+  d.not_ready = b.not_ready - a.not_ready;
+  d.copies_to_device = b.copies_to_device - a.copies_to_device;
+  d.copies_to_host = b.copies_to_host - a.copies_to_host;
   d.graph_launches = b.graph_launches - a.graph_launches;
   d.graph_kernels = b.graph_kernels - a.graph_kernels;
   return d;
@@ -331,11 +450,53 @@ void set_schedule_seed(std::uint64_t seed) {
   detail::ApiLock lock;
   detail::emulator().seed = seed;
   detail::emulator().launches_run = 0;  // the launches that follow get the same orders again
+  detail::emulator().progress_draws = 0;
 }
 
 std::uint64_t schedule_seed() {
   detail::ApiLock lock;
   return detail::emulator().seed;
+}
+
+std::string schedule_description() {
+  detail::ApiLock lock;
+  const detail::Emulator& e = detail::emulator();
+  return "MYELIN_EMU_SEED=" + std::to_string(e.seed) +
+         " MYELIN_EMU_PROGRESS=" + detail::progress_name(e.progress);
+}
+
+void set_progress(Progress progress) {
+  detail::ApiLock lock;
+  detail::emulator().progress = progress;
+}
+
+Progress progress() {
+  detail::ApiLock lock;
+  return detail::emulator().progress;
+}
+
+void fail_launch(const std::string& name, std::uint64_t nth, bool while_running) {
+  detail::ApiLock lock;
+  detail::emulator().launch_faults.push_back(
+      detail::LaunchFault{detail::base_name(name), nth == 0 ? 1 : nth, while_running});
+}
+
+void fail_allocation(std::uint64_t nth) {
+  detail::ApiLock lock;
+  detail::emulator().allocation_fault = nth == 0 ? 1 : nth;
+}
+
+void set_driver_version(int version) {
+  detail::ApiLock lock;
+  detail::emulator().driver_version = version;
+}
+
+void clear_faults() {
+  detail::ApiLock lock;
+  detail::Emulator& e = detail::emulator();
+  e.launch_faults.clear();
+  e.allocation_fault = 0;
+  e.driver_version = 0;
 }
 
 std::string last_fault() {

@@ -39,8 +39,20 @@ cudaError_t check_device_range(const void* p, std::size_t bytes, const char* wha
 
 // Queues a copy; pageable host sources are read now (the runtime stages them), everything else
 // when the copy executes.
-cudaError_t queue_copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind,
-                       StreamState& s, bool* to_pageable_host) {
+const char* direction(Where from, Where to) {
+  if (from == Where::kDevice) return to == Where::kDevice ? "device to device" : "device to host";
+  return to == Where::kDevice ? "host to device" : "host to host";
+}
+
+// The range a graph replay checks for one side of a copy (none for pageable memory, which a
+// capture refuses).
+void add_range(Op& op, const void* p, std::size_t bytes, Where where, const char* role) {
+  if (where == Where::kPageable) return;
+  op.ranges.push_back(Range{p, bytes, where == Where::kDevice, where == Where::kPinned, role});
+}
+
+cudaError_t queue_copy(const char* call, void* dst, const void* src, std::size_t bytes,
+                       cudaMemcpyKind kind, StreamState& s, bool* to_pageable_host) {
   *to_pageable_host = false;
   if (bytes == 0) return cudaSuccess;
   if (dst == nullptr || src == nullptr) return cudaErrorInvalidValue;
@@ -71,6 +83,9 @@ cudaError_t queue_copy(void* dst, const void* src, std::size_t bytes, cudaMemcpy
     return cudaErrorInvalidValue;
   }
   Op op;
+  op.what = std::string(call) + " " + direction(from, to);
+  add_range(op, src, bytes, from, "source");
+  add_range(op, dst, bytes, to, "destination");
   if (dev_src) op.devices.push_back(device_of(src));
   if (dev_dst && device_of(dst) != device_of(src)) op.devices.push_back(device_of(dst));
   if (from == Where::kPageable) {
@@ -93,9 +108,13 @@ cudaError_t queue_copy(void* dst, const void* src, std::size_t bytes, cudaMemcpy
   } else if (dev_dst) {
     c.bytes_host_to_device += bytes;
     op.bytes_host_to_device = bytes;
+    ++c.copies_to_device;
+    op.copies_to_device = 1;
   } else if (dev_src) {
     c.bytes_device_to_host += bytes;
     op.bytes_device_to_host = bytes;
+    ++c.copies_to_host;
+    op.copies_to_host = 1;
   }
   enqueue(s, std::move(op));
   *to_pageable_host = to == Where::kPageable;
@@ -107,6 +126,8 @@ cudaError_t queue_memset(void* p, int value, std::size_t bytes, StreamState& s) 
   if (device_of(p) < 0) return cudaErrorInvalidValue;
   if (check_device_range(p, bytes, "memset") != cudaSuccess) return cudaErrorInvalidValue;
   Op op;
+  op.what = "cudaMemsetAsync";
+  op.ranges.push_back(Range{p, bytes, true, false, "destination"});
   op.devices.push_back(device_of(p));
   op.run = [p, value, bytes]() {
     std::memset(p, value, bytes);
@@ -141,7 +162,7 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaM
     return set_error(c);
   }
   bool to_pageable = false;
-  const cudaError_t e = queue_copy(dst, src, bytes, kind, *s, &to_pageable);
+  const cudaError_t e = queue_copy("cudaMemcpyAsync", dst, src, bytes, kind, *s, &to_pageable);
   if (e != cudaSuccess) return set_error(e);
   count_work("cudaMemcpyAsync");
   // A copy to pageable host memory returns only once it is done.
@@ -155,7 +176,7 @@ cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpy
   StreamPtr s = resolve_stream(nullptr);
   bool to_pageable = false;
   const bool host_source = device_of(src) < 0;
-  const cudaError_t e = queue_copy(dst, src, bytes, kind, *s, &to_pageable);
+  const cudaError_t e = queue_copy("cudaMemcpy", dst, src, bytes, kind, *s, &to_pageable);
   if (e != cudaSuccess) return set_error(e);
   count_work("cudaMemcpy");
   // cudaMemcpy waits for the copy unless it is device to device.

@@ -91,6 +91,8 @@ using namespace myelin::emu::detail;
 cudaError_t cudaGetDeviceCount(int* count) {
   ApiLock lock;
   if (count == nullptr) return set_error(cudaErrorInvalidValue);
+  *count = 0;
+  if (const cudaError_t old = driver_check()) return set_error(old);
   *count = static_cast<int>(emulator().devices.size());
   return cudaSuccess;
 }
@@ -103,6 +105,7 @@ cudaError_t cudaGetDevice(int* device) {
 
 cudaError_t cudaSetDevice(int device) {
   ApiLock lock;
+  if (const cudaError_t old = driver_check()) return set_error(old);
   if (device_at(device) == nullptr) return set_error(cudaErrorInvalidDevice);
   t_device = device;
   return cudaSuccess;
@@ -110,6 +113,7 @@ cudaError_t cudaSetDevice(int device) {
 
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
   ApiLock lock;
+  if (const cudaError_t old = driver_check()) return set_error(old);
   Device* d = device_at(device);
   if (d == nullptr) return set_error(cudaErrorInvalidDevice);
   if (prop == nullptr) return set_error(cudaErrorInvalidValue);

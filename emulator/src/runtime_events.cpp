@@ -81,8 +81,13 @@ cudaError_t cudaEventQuery(cudaEvent_t event) {
   EventState& ev = *it->second;
   if (ev.captured) return set_error(cudaErrorCapturedEvent);
   if (!ev.stream) return cudaSuccess;
-  cudaError_t err = run_until(*ev.stream, ev.seq);
+  cudaError_t err = cudaSuccess;
+  const bool done = query_progress(*ev.stream, ev.seq, &err);
   const cudaError_t pending = take_pending(ev.stream->device);
   if (err == cudaSuccess) err = pending;
+  if (err == cudaSuccess && !done) {
+    ++e.counters.not_ready;
+    err = cudaErrorNotReady;  // recorded as the last error too, as the runtime does
+  }
   return set_error(err);
 }

@@ -3,8 +3,11 @@
 // synchronise with the device or allocate or free memory while any stream captures fail and
 // invalidate every capture, and so do waits across a capture's boundary and work on the legacy
 // stream that would have to wait for a capturing blocking stream. A graph launch queues the
-// recorded work on a stream again, in capture order, with the arguments it was captured with.
+// recorded work on a stream again, in capture order, with the arguments it was captured with,
+// after checking, as a launch does, that every copy, set and kernel argument that points to device
+// or pinned memory still points into a live allocation.
 #include <memory>
+#include <sstream>
 
 #include "internal.hpp"
 
@@ -28,6 +31,23 @@ std::vector<CapturePtr> active_captures() {
 }
 
 }  // namespace
+
+cudaError_t check_replay(const Op& op, std::size_t node) {
+  for (const Range& r : op.ranges) {
+    if (r.device && find_allocation(r.ptr, r.bytes) != nullptr) continue;
+    if (r.pinned && is_pinned(r.ptr, r.bytes == 0 ? 1 : r.bytes)) continue;
+    std::ostringstream m;
+    if (node != kNotAGraphNode) m << "graph launch: node " << node << " (" << op.what << ")";
+    if (node == kNotAGraphNode) m << op.what;
+    m << ": its " << r.role << " [" << r.ptr << ", +" << r.bytes << ") is not inside one live "
+      << (r.device && r.pinned ? "device or pinned allocation"
+          : r.device           ? "device allocation"
+                               : "pinned host allocation");
+    if (node != kNotAGraphNode) m << " (freed since the graph was captured)";
+    return fault(cudaErrorIllegalAddress, m.str());
+  }
+  return cudaSuccess;
+}
 
 void invalidate_capture(CaptureState& capture, cudaError_t code, const std::string& why) {
   if (capture.invalidated != cudaSuccess) return;
@@ -151,6 +171,10 @@ cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
   if (const cudaError_t c = check_implicit_capture_join(*s, "cudaGraphLaunch")) {
     return set_error(c);
   }
+  // Checked like a launch: nothing is queued when something the graph touches is gone.
+  for (std::size_t n = 0; n < g.ops.size(); ++n) {
+    if (const cudaError_t bad = check_replay(g.ops[n], n)) return set_error(bad);
+  }
   ++e.counters.graph_launches;
   count_work("cudaGraphLaunch");
   myelin::emu::Counters& counted = e.counters;
@@ -161,6 +185,8 @@ cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
     counted.bytes_host_to_device += op.bytes_host_to_device;
     counted.bytes_device_to_host += op.bytes_device_to_host;
     counted.bytes_device_to_device += op.bytes_device_to_device;
+    counted.copies_to_device += op.copies_to_device;
+    counted.copies_to_host += op.copies_to_host;
     counted.graph_kernels += op.launches;
     enqueue(*s, std::move(op));
   }

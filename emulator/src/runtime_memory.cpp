@@ -122,7 +122,9 @@ cudaError_t cudaMalloc(void** ptr, std::size_t bytes) {
   ApiLock lock;
   if (const cudaError_t c = forbidden_while_capturing("cudaMalloc")) return set_error(c);
   if (ptr == nullptr) return set_error(cudaErrorInvalidValue);
+  if (const cudaError_t old = driver_check()) return set_error(old);
   ++emulator().counters.allocation_calls;
+  if (allocation_fails()) return set_error(cudaErrorMemoryAllocation);
   Device* d = device_at(current_device());
   return set_error(device_malloc(*d, bytes, ptr));
 }
@@ -170,6 +172,8 @@ cudaError_t cudaMallocHost(void** ptr, std::size_t bytes) {
   ApiLock lock;
   if (const cudaError_t c = forbidden_while_capturing("cudaMallocHost")) return set_error(c);
   if (ptr == nullptr) return set_error(cudaErrorInvalidValue);
+  if (const cudaError_t old = driver_check()) return set_error(old);
+  if (allocation_fails()) return set_error(cudaErrorMemoryAllocation);
   const std::size_t rounded = round_up(bytes == 0 ? 1 : bytes, page_size());
   void* p = std::aligned_alloc(page_size(), rounded);
   if (p == nullptr) return set_error(cudaErrorMemoryAllocation);

@@ -69,8 +69,10 @@ cudaError_t cudaMallocAsync(void** ptr, std::size_t bytes, cudaStream_t stream) 
         "cudaMallocAsync on a capturing stream (the emulator records no memory nodes)");
     return set_error(cudaErrorStreamCaptureUnsupported);
   }
+  if (const cudaError_t old = driver_check()) return set_error(old);
   Emulator& e = emulator();
   ++e.counters.allocation_calls;
+  if (allocation_fails()) return set_error(cudaErrorMemoryAllocation);
   // The pool of the stream's device.
   Device& d = *device_at(s->device);
   Pool& pool = d.pool;
@@ -158,6 +160,7 @@ cudaError_t cudaFreeAsync(void* ptr, cudaStream_t stream) {
   b->in_use = false;
   b->free_stream = s.get();
   b->free_done = false;
+  ++b->frees_pending;
   device_at(a.device)->pool.used -= b->capacity;
   Op op;
   op.devices.push_back(a.device);
@@ -169,7 +172,7 @@ cudaError_t cudaFreeAsync(void* ptr, cudaStream_t stream) {
                       std::to_string(a.bytes) + " bytes (its redzone changed)");
     }
     poison(b->ptr, b->capacity);  // freed: any later access is a use after free
-    b->free_done = true;
+    b->free_done = --b->frees_pending == 0 && !b->in_use;
     return err;
   };
   enqueue(*s, std::move(op));

@@ -1,6 +1,8 @@
 // Streams of the emulated runtime: work queued in order, with the legacy default stream's implicit
-// synchronisation, and executed lazily (when the host waits for it, after the work it depends
-// on in other streams); the stream API.
+// synchronisation, executed after the work it depends on in other streams: when the host waits
+// for it, and, as a device would, at times the host cannot predict (the progress schedule drawn
+// from the seed: after calls that queue work, and at queries, which may answer "not ready");
+// the stream API.
 #include <algorithm>
 #include <memory>
 
@@ -39,6 +41,50 @@ void enqueue(StreamState& s, Op op) {
     op.deps.emplace_back(d.legacy, d.legacy->enqueued);
   }
   s.pending.push_back(std::move(op));
+  progress_point(s.device);
+}
+
+void progress_point(int device) {
+  Emulator& e = emulator();
+  if (e.progress == Progress::kLazy) return;
+  if (e.progress == Progress::kEager) {
+    run_all(device);  // a fault is reported at the next synchronisation
+    return;
+  }
+  // Mostly the device is still busy with earlier work and nothing more completes; sometimes one
+  // operation, some or all of a stream's work, or all of the device's does.
+  const std::uint64_t r = progress_draw() % 16;
+  if (r < 9) return;
+  Device* d = device_at(device);
+  std::vector<StreamPtr> busy;
+  if (d->legacy->completed < d->legacy->enqueued) busy.push_back(d->legacy);
+  for (const auto& weak : d->streams) {
+    StreamPtr s = weak.lock();
+    if (s && s->completed < s->enqueued) busy.push_back(s);
+  }
+  if (busy.empty()) return;
+  if (r == 15) {
+    run_all(device);
+    return;
+  }
+  StreamState& s = *busy[progress_draw() % busy.size()];
+  const std::uint64_t left = s.enqueued - s.completed;
+  std::uint64_t upto = s.completed + 1;         // one operation
+  if (r == 13) upto += progress_draw() % left;  // some
+  if (r == 14) upto = s.enqueued;               // all of the stream's
+  run_until(s, upto);
+}
+
+bool query_progress(StreamState& s, std::uint64_t seq, cudaError_t* error) {
+  *error = cudaSuccess;
+  if (s.completed >= seq) return true;
+  if (emulator().progress != Progress::kAsync || progress_draw() % 2 == 0) {
+    *error = run_until(s, seq);
+    return true;
+  }
+  // Still running: part of it has completed, perhaps none.
+  *error = run_until(s, s.completed + progress_draw() % (seq - s.completed));
+  return s.completed >= seq;
 }
 
 cudaError_t run_until(StreamState& s, std::uint64_t seq) {
@@ -104,6 +150,7 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned int flags) 
   if (stream == nullptr || (flags & ~static_cast<unsigned>(cudaStreamNonBlocking)) != 0) {
     return set_error(cudaErrorInvalidValue);
   }
+  if (const cudaError_t old = driver_check()) return set_error(old);
   auto s = std::make_shared<StreamState>();
   s->device = current_device();
   s->non_blocking = (flags & cudaStreamNonBlocking) != 0;
@@ -156,9 +203,14 @@ cudaError_t cudaStreamQuery(cudaStream_t stream) {
     return set_error(cudaErrorStreamCaptureUnsupported);
   }
   ++emulator().counters.event_queries;
-  cudaError_t e = run_until(*s, s->enqueued);
+  cudaError_t e = cudaSuccess;
+  const bool done = query_progress(*s, s->enqueued, &e);
   const cudaError_t pending = take_pending(s->device);
   if (e == cudaSuccess) e = pending;
+  if (e == cudaSuccess && !done) {
+    ++emulator().counters.not_ready;
+    e = cudaErrorNotReady;  // recorded as the last error too, as the runtime does
+  }
   return set_error(e);
 }
 

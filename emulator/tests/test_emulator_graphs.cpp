@@ -105,6 +105,49 @@ TEST_F(Capturing, CapturedWorkRunsOnlyWhenTheGraphIsLaunchedAndAgainAtEachLaunch
   ASSERT_EQ(cudaGraphDestroy(graph), cudaSuccess);
 }
 
+// Planted: a graph launched again after memory it writes was freed. The replay is checked like a
+// launch: it fails, naming the node and the memory, and runs nothing.
+TEST_F(Capturing, AGraphReplayedAfterItsBufferWasFreedFailsNamingTheNode) {
+  float* readback = nullptr;
+  ASSERT_EQ(cudaMallocHost(reinterpret_cast<void**>(&readback), 4 * sizeof(float)), cudaSuccess);
+  float* out = device_alloc<float>(4, stream_);
+  ASSERT_EQ(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeGlobal), cudaSuccess);
+  add_one(x_, out, 4, stream_);
+  ASSERT_EQ(cudaMemcpyAsync(readback, out, 4 * sizeof(float), cudaMemcpyDeviceToHost, stream_),
+            cudaSuccess);
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamEndCapture(stream_, &graph), cudaSuccess);
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  ASSERT_EQ(cudaGraphLaunch(exec, stream_), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+  EXPECT_EQ(readback[3], 5.0f);
+
+  // The pinned buffer the copy writes is gone.
+  ASSERT_EQ(cudaFreeHost(readback), cudaSuccess);
+  const emu::Counters before = emu::counters();
+  EXPECT_EQ(cudaGraphLaunch(exec, stream_), cudaErrorIllegalAddress);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorIllegalAddress);
+  const std::string pinned_fault = emu::last_fault();
+  EXPECT_NE(pinned_fault.find("node 1 (cudaMemcpyAsync device to host)"), std::string::npos)
+      << pinned_fault;
+  EXPECT_NE(pinned_fault.find("pinned host allocation"), std::string::npos) << pinned_fault;
+  EXPECT_EQ((emu::counters() - before).graph_kernels, 0u) << "nothing of it ran";
+
+  // A device buffer a kernel writes is gone.
+  ASSERT_EQ(cudaMallocHost(reinterpret_cast<void**>(&readback), 4 * sizeof(float)), cudaSuccess);
+  ASSERT_EQ(cudaFreeAsync(out, stream_), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+  EXPECT_EQ(cudaGraphLaunch(exec, stream_), cudaErrorIllegalAddress);
+  cudaGetLastError();
+  EXPECT_NE(emu::last_fault().find("node 0 (kernel add_one_kernel): its pointer argument 1"),
+            std::string::npos)
+      << emu::last_fault();
+  ASSERT_EQ(cudaFreeHost(readback), cudaSuccess);
+  ASSERT_EQ(cudaGraphExecDestroy(exec), cudaSuccess);
+  ASSERT_EQ(cudaGraphDestroy(graph), cudaSuccess);
+}
+
 TEST_F(Capturing, SynchronisingOrAllocatingDuringACaptureInvalidatesIt) {
   struct Forbidden {
     const char* name;

@@ -83,17 +83,47 @@ TEST(EmulatedCublas, GemmExMatchesAReferenceForEveryTransposeAndLeadingDimension
       for (float* p : {da, db, dc}) cudaFreeAsync(p, nullptr);
     }
   }
-  // Modes the engine must not use.
   const float one = 1.0f;
-  EXPECT_EQ(cublasSetMathMode(h, CUBLAS_TF32_TENSOR_OP_MATH), CUBLAS_STATUS_NOT_SUPPORTED);
-  EXPECT_EQ(cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, 1, 1, 1, &one, nullptr, CUDA_R_32F, 1,
-                         nullptr, CUDA_R_32F, 1, &one, nullptr, CUDA_R_32F, 1,
-                         CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_GEMM_DEFAULT),
-            CUBLAS_STATUS_NOT_SUPPORTED);
   EXPECT_EQ(cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, 4, 1, 1, &one, nullptr, CUDA_R_32F, 3,
                          nullptr, CUDA_R_32F, 1, &one, nullptr, CUDA_R_32F, 4, CUBLAS_COMPUTE_32F,
                          CUBLAS_GEMM_DEFAULT),
             CUBLAS_STATUS_INVALID_VALUE);  // lda < m
+  ASSERT_EQ(cublasDestroy(h), CUBLAS_STATUS_SUCCESS);
+}
+
+// 1 x 1 x 4 products of a = {1 + 2^-11, 1 + 2^-12, 3 + 2^-9, -(1 + 2^-11)} and b = 1: TF32 keeps
+// 10 mantissa bits, rounding to nearest with ties away from zero, so a becomes
+// {1 + 2^-10, 1, 3 + 2^-9, -(1 + 2^-10)}, while float32 keeps every bit.
+std::vector<float> tf32_probe(cublasHandle_t h, cublasComputeType_t compute) {
+  const std::vector<float> a{1.0f + 0x1p-11f, 1.0f + 0x1p-12f, 3.0f + 0x1p-9f, -(1.0f + 0x1p-11f)};
+  const std::vector<float> b{1.0f};
+  float* da = upload(a);
+  float* db = upload(b);
+  float* dc = device_alloc<float>(4);
+  const float one = 1.0f, zero = 0.0f;
+  EXPECT_EQ(cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, 4, 1, 1, &one, da, CUDA_R_32F, 4, db,
+                         CUDA_R_32F, 1, &zero, dc, CUDA_R_32F, 4, compute, CUBLAS_GEMM_DEFAULT),
+            CUBLAS_STATUS_SUCCESS);
+  std::vector<float> c = download(dc, 4);
+  for (float* p : {da, db, dc}) cudaFreeAsync(p, nullptr);
+  return c;
+}
+
+TEST(EmulatedCublas, Tf32RoundsTheInputsToTenMantissaBits) {
+  cublasHandle_t h = nullptr;
+  ASSERT_EQ(cublasCreate(&h), CUBLAS_STATUS_SUCCESS);
+  const std::vector<float> exact{1.0f + 0x1p-11f, 1.0f + 0x1p-12f, 3.0f + 0x1p-9f,
+                                 -(1.0f + 0x1p-11f)};
+  const std::vector<float> tf32{1.0f + 0x1p-10f, 1.0f, 3.0f + 0x1p-9f, -(1.0f + 0x1p-10f)};
+  EXPECT_EQ(tf32_probe(h, CUBLAS_COMPUTE_32F), exact);
+  EXPECT_EQ(tf32_probe(h, CUBLAS_COMPUTE_32F_FAST_TF32), tf32);
+  // The math mode allows TF32 for float32 compute, but not for the pedantic one.
+  ASSERT_EQ(cublasSetMathMode(h, CUBLAS_TF32_TENSOR_OP_MATH), CUBLAS_STATUS_SUCCESS);
+  EXPECT_EQ(tf32_probe(h, CUBLAS_COMPUTE_32F), tf32);
+  EXPECT_EQ(tf32_probe(h, CUBLAS_COMPUTE_32F_PEDANTIC), exact);
+  cublasMath_t mode = CUBLAS_DEFAULT_MATH;
+  ASSERT_EQ(cublasGetMathMode(h, &mode), CUBLAS_STATUS_SUCCESS);
+  EXPECT_EQ(mode, CUBLAS_TF32_TENSOR_OP_MATH);
   ASSERT_EQ(cublasDestroy(h), CUBLAS_STATUS_SUCCESS);
 }
 
@@ -119,7 +149,7 @@ TEST(EmulatedCublas, LtMatmulWithTheBiasEpilogue) {
   cublasLtHandle_t lt = nullptr;
   ASSERT_EQ(cublasLtCreate(&lt), CUBLAS_STATUS_SUCCESS);
   cublasLtMatmulDesc_t desc = nullptr;
-  EXPECT_EQ(cublasLtMatmulDescCreate(&desc, CUBLAS_COMPUTE_32F_FAST_TF32, CUDA_R_32F),
+  EXPECT_EQ(cublasLtMatmulDescCreate(&desc, CUBLAS_COMPUTE_16F, CUDA_R_32F),
             CUBLAS_STATUS_NOT_SUPPORTED);
   ASSERT_EQ(cublasLtMatmulDescCreate(&desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), CUBLAS_STATUS_SUCCESS);
   // y^T (out x rows) = W (in x out, transposed) x^T (in x rows) + bias, as the linear op uses it.

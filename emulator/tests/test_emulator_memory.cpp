@@ -134,6 +134,7 @@ TEST(EmulatedDevice, PoolsReuseMemoryAndTrimAtSynchronisationBelowTheThreshold) 
 }
 
 TEST(EmulatedDevice, MemoryFreedInAnotherStreamIsReusedOnlyOnceTheFreeHasRun) {
+  ProgressScope lazy(emu::Progress::kLazy);  // the free has surely not run at the next call
   cudaStream_t s1 = nullptr, s2 = nullptr;
   CUDA_OK(cudaStreamCreateWithFlags(&s1, cudaStreamNonBlocking));
   CUDA_OK(cudaStreamCreateWithFlags(&s2, cudaStreamNonBlocking));

@@ -1,8 +1,8 @@
 #pragma once
 
 // Helpers of the emulated device's tests (test_emulator_*.cpp): device buffers allocated in
-// stream order, copies to and from the host, the bits of a float, and a scope for the schedule
-// seed.
+// stream order, copies to and from the host, the bits of a float, and scopes for the schedule
+// seed and the progress mode.
 
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
@@ -46,6 +46,18 @@ inline std::uint32_t bits(float f) {
   std::memcpy(&b, &f, sizeof b);
   return b;
 }
+
+// Sets how device work progresses for a scope (the emulator's default is kAsync).
+class ProgressScope {
+ public:
+  explicit ProgressScope(emu::Progress progress) : saved_(emu::progress()) {
+    emu::set_progress(progress);
+  }
+  ~ProgressScope() { emu::set_progress(saved_); }
+
+ private:
+  emu::Progress saved_;
+};
 
 // Restores the schedule seed after a test changes it.
 class SeedScope {

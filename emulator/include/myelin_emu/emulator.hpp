@@ -1,8 +1,8 @@
 #pragma once
 
 // The emulated device's own interface, beyond the CUDA API it stands in for: what tests and
-// benchmarks read (counters, the last device fault) and set (the thread-order seed, a memory
-// limit to provoke out-of-memory).
+// benchmarks read (counters, the last device fault) and set (the schedule seed, how device work
+// progresses, a memory limit, faults on demand).
 //
 // Counters are defined once here for every user:
 //  - launches: kernels and library kernels (cuBLAS, cuBLASLt, Thrust) accepted for execution or
@@ -17,8 +17,10 @@
 //  - blocking_waits: calls in which the host waits for device work: stream, event and device
 //    synchronisation, blocking copies (to pageable host memory, or cudaMemcpy from it), cudaFree,
 //    cudaFreeHost, and library calls that return a device result to the host;
-//  - event_queries: cudaEventQuery and cudaStreamQuery, counted apart (the emulator completes the
-//    queried work, so they always report it done).
+//  - event_queries: cudaEventQuery and cudaStreamQuery; not_ready: those that answered
+//    cudaErrorNotReady;
+//  - copies_to_device, copies_to_host: copy operations queued in each direction (host to device,
+//    device to host), graph replays included.
 
 #include <cstddef>
 #include <cstdint>
@@ -37,6 +39,9 @@ struct Counters {
   std::uint64_t bytes_device_to_device = 0;
   std::uint64_t blocking_waits = 0;
   std::uint64_t event_queries = 0;
+  std::uint64_t not_ready = 0;
+  std::uint64_t copies_to_device = 0;
+  std::uint64_t copies_to_host = 0;
   std::uint64_t graph_launches = 0;
   std::uint64_t graph_kernels = 0;
 };
@@ -50,9 +55,31 @@ int device_count();
 
 // Threads of a block run in an order drawn from this seed (MYELIN_EMU_SEED, else 1) and the
 // launch's position among the launches executed since the seed was set; so do the blocks of a
-// grid. Setting a seed again replays the same orders for the same sequence of launches.
+// grid, and so does the progress of device work (below). Setting a seed again replays the same
+// orders and the same progress for the same sequence of calls.
 void set_schedule_seed(std::uint64_t seed);
 std::uint64_t schedule_seed();
+// "MYELIN_EMU_SEED=7 MYELIN_EMU_PROGRESS=async": the settings that reproduce a run (with the same
+// calls); every fault message carries them.
+std::string schedule_description();
+
+// How queued device work progresses relative to the host (MYELIN_EMU_PROGRESS=async|lazy|eager).
+enum class Progress {
+  // The default, as a real device: work completes at times the host cannot predict. After each
+  // call that queues work the device may run some of its queued work (none, one operation, a
+  // stream's, the whole device's), drawn from the schedule seed, always in stream and event
+  // order; a query of unfinished work completes it or answers cudaErrorNotReady (also recorded
+  // as the last error, as the runtime does), again as the seed draws; host reads of pinned
+  // memory that no synchronisation orders see whichever state that leaves.
+  kAsync,
+  // Work runs only when the host waits for it or queries it: a missing synchronisation always
+  // reads stale data (for tests that plant one).
+  kLazy,
+  // Work runs as soon as it is queued: a synchronous device.
+  kEager,
+};
+void set_progress(Progress progress);
+Progress progress();
 
 // The emulator's description of the last fault it found in device code (a barrier not reached
 // by every thread, a warp collective with a bad mask, a bad pointer), or "".
@@ -72,5 +99,23 @@ void set_cublaslt_algorithms(bool available);
 
 // Whether `ptr` points into an emulated device's memory.
 bool is_device_pointer(const void* ptr);
+
+// ---- faults on demand ---------------------------------------------------------------------------
+// Also from MYELIN_EMU_FAULTS, a comma-separated list read at start-up:
+//   launch:NAME[:N[:running]]  the Nth launch (default 1st) of kernel or library routine NAME
+//                              fails: at the launch (cudaErrorLaunchOutOfResources from
+//                              cudaGetLastError; CUBLAS_STATUS_EXECUTION_FAILED from cuBLAS), or,
+//                              with `running`, while it runs (cudaErrorLaunchFailure at the next
+//                              synchronisation, and the kernel writes nothing)
+//   alloc:N                    the Nth allocation call fails (cudaMalloc, cudaMallocAsync,
+//                              cudaMallocHost, cudaHostAlloc): cudaErrorMemoryAllocation
+//   driver:VERSION             the driver supports CUDA VERSION (e.g. 12040); below the runtime's
+//                              (CUDART_VERSION) every device call fails with
+//                              cudaErrorInsufficientDriver, as with an old driver
+// Counts start when the fault is set. A fault fires once.
+void fail_launch(const std::string& name, std::uint64_t nth = 1, bool while_running = false);
+void fail_allocation(std::uint64_t nth = 1);
+void set_driver_version(int version);  // 0: the runtime's own version
+void clear_faults();
 
 }  // namespace myelin::emu

@@ -99,6 +99,7 @@ struct DeviceContext {
     if (myelin_cublas_status_ != CUBLAS_STATUS_SUCCESS) {                               \
       ::myelin::fail(#call, " failed at ", __FILE__, ":", __LINE__, ": cuBLAS status ", \
                      static_cast<int>(myelin_cublas_status_), " (",                     \
-                     cublasGetStatusString(myelin_cublas_status_), ")");                \
+                     cublasGetStatusString(myelin_cublas_status_), ")",                 \
+                     ::myelin::cuda::schedule_note());                                  \
     }                                                                                   \
   } while (0)

@@ -5,6 +5,8 @@
 
 #include <cuda_runtime_api.h>
 
+#include <string>
+
 #include "backends/cuda/device_guard.hpp"
 #include "myelin/error.hpp"
 
@@ -12,6 +14,10 @@ namespace myelin::cuda {
 
 [[noreturn]] void throw_cuda_error(cudaError_t status, const char* call, const char* file,
                                    int line);
+
+// On the emulated device, " [emulated device: MYELIN_EMU_SEED=... MYELIN_EMU_PROGRESS=...]":
+// what reproduces a failure, appended to every CUDA error message; "" on a real GPU.
+std::string schedule_note();
 
 }  // namespace myelin::cuda
 

@@ -14,11 +14,23 @@
 #include "backends/cuda/cuda_check.hpp"
 #include "backends/cuda/stream.hpp"
 
+#if defined(MYELIN_EMULATED_DEVICE)
+#include "myelin_emu/emulator.hpp"
+#endif
+
 namespace myelin::cuda {
+
+std::string schedule_note() {
+#if defined(MYELIN_EMULATED_DEVICE)
+  return " [emulated device: " + emu::schedule_description() + "]";
+#else
+  return "";
+#endif
+}
 
 void throw_cuda_error(cudaError_t status, const char* call, const char* file, int line) {
   fail(call, " failed at ", file, ":", line, ": ", cudaGetErrorName(status), " (",
-       cudaGetErrorString(status), ")");
+       cudaGetErrorString(status), ")", schedule_note());
 }
 
 DeviceGuard::DeviceGuard(int index) {
