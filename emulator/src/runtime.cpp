@@ -491,6 +491,12 @@ void set_driver_version(int version) {
   detail::emulator().driver_version = version;
 }
 
+std::size_t pending_faults() {
+  detail::ApiLock lock;
+  const detail::Emulator& e = detail::emulator();
+  return e.launch_faults.size() + (e.allocation_fault != 0 ? 1 : 0);
+}
+
 void clear_faults() {
   detail::ApiLock lock;
   detail::Emulator& e = detail::emulator();

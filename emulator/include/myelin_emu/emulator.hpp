@@ -117,5 +117,7 @@ void fail_launch(const std::string& name, std::uint64_t nth = 1, bool while_runn
 void fail_allocation(std::uint64_t nth = 1);
 void set_driver_version(int version);  // 0: the runtime's own version
 void clear_faults();
+// Launch and allocation faults set that have not fired yet.
+std::size_t pending_faults();
 
 }  // namespace myelin::emu
