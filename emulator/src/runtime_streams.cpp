@@ -53,8 +53,8 @@ void progress_point(int device) {
   }
   // Mostly the device is still busy with earlier work and nothing more completes; sometimes one
   // operation, some or all of a stream's work, or all of the device's does.
-  const std::uint64_t r = progress_draw() % 16;
-  if (r < 9) return;
+  const std::uint64_t r = progress_draw() % 32;
+  if (r < 22) return;
   Device* d = device_at(device);
   std::vector<StreamPtr> busy;
   if (d->legacy->completed < d->legacy->enqueued) busy.push_back(d->legacy);
@@ -63,15 +63,15 @@ void progress_point(int device) {
     if (s && s->completed < s->enqueued) busy.push_back(s);
   }
   if (busy.empty()) return;
-  if (r == 15) {
+  if (r == 31) {
     run_all(device);
     return;
   }
   StreamState& s = *busy[progress_draw() % busy.size()];
   const std::uint64_t left = s.enqueued - s.completed;
   std::uint64_t upto = s.completed + 1;         // one operation
-  if (r == 13) upto += progress_draw() % left;  // some
-  if (r == 14) upto = s.enqueued;               // all of the stream's
+  if (r >= 28) upto += progress_draw() % left;  // some
+  if (r == 30) upto = s.enqueued;               // all of the stream's
   run_until(s, upto);
 }
 

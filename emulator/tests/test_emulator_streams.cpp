@@ -133,6 +133,7 @@ TEST(EmulatedDevice, TheLegacyStreamOrdersBlockingStreamsButNotNonBlockingOnes) 
 // Planted: the host reads pinned memory that a queued kernel writes, before the event that
 // would order the read. Returns what it read; the kernel writes 1, the host wrote 0 before.
 float read_before_the_event(std::uint64_t seed) {
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);  // nothing queued from before: a fresh start
   SeedScope scope(seed);
   float* pinned = nullptr;
   EXPECT_EQ(cudaMallocHost(reinterpret_cast<void**>(&pinned), 4 * sizeof(float)), cudaSuccess);
@@ -163,6 +164,7 @@ TEST(EmulatedDevice, AHostReadOfPinnedMemoryBeforeItsEventSeesEitherStateAsTheSe
 
 // What a query answers for a kernel queued just before it, under `seed`.
 cudaError_t query_fresh_work(std::uint64_t seed, cudaError_t* last_error) {
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);  // nothing queued from before: a fresh start
   SeedScope scope(seed);
   float* x = device_alloc<float>(256);
   cudaEvent_t done = nullptr;
