@@ -113,11 +113,8 @@ void DeviceContext::upload(void* device_dst, const void* host_src, std::size_t b
   } else {
     // The copy before last out of this buffer must have left it. It normally has (the training
     // loop has read back a later update since): then the query says so and nothing waits.
-    const cudaError_t done = cudaEventQuery(st.done);
-    if (done == cudaErrorNotReady) {
+    if (!cuda::query(st.done, "a staging buffer's last upload")) {
       MYELIN_CUDA_CHECK(cudaEventSynchronize(st.done));
-    } else {
-      MYELIN_CUDA_CHECK(done);
     }
   }
   if (st.bytes < bytes) {

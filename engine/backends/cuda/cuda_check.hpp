@@ -1,7 +1,8 @@
 #pragma once
 
 // Every CUDA runtime call goes through MYELIN_CUDA_CHECK: a failure becomes a myelin::Error
-// naming the call, the file and line, and CUDA's own description.
+// naming the call, the file and line, and CUDA's own description. A query goes through query():
+// its "not ready" answer is an answer, not an error.
 
 #include <cuda_runtime_api.h>
 
@@ -18,6 +19,12 @@ namespace myelin::cuda {
 // On the emulated device, " [emulated device: MYELIN_EMU_SEED=... MYELIN_EMU_PROGRESS=...]":
 // what reproduces a failure, appended to every CUDA error message; "" on a real GPU.
 std::string schedule_note();
+
+// Whether the work before `event` has completed, without waiting. The runtime records a
+// cudaErrorNotReady answer as the thread's last error too, where the next launch's
+// cudaGetLastError() would report it as that launch's failure: it is cleared here (as PyTorch's
+// stream and event wrappers do). Any other status throws, naming `what`.
+bool query(cudaEvent_t event, const char* what);
 
 }  // namespace myelin::cuda
 

@@ -33,6 +33,18 @@ void throw_cuda_error(cudaError_t status, const char* call, const char* file, in
        cudaGetErrorString(status), ")", schedule_note());
 }
 
+bool query(cudaEvent_t event, const char* what) {
+  const cudaError_t status = cudaEventQuery(event);
+  if (status == cudaErrorNotReady) {
+    cudaGetLastError();  // an answer, not a failure of whatever is launched next
+    return false;
+  }
+  if (status != cudaSuccess)
+    fail("cudaEventQuery of ", what, ": ", cudaGetErrorName(status), " (",
+         cudaGetErrorString(status), ")", schedule_note());
+  return true;
+}
+
 DeviceGuard::DeviceGuard(int index) {
   MYELIN_CUDA_CHECK(cudaGetDevice(&previous_));
   if (previous_ != index) MYELIN_CUDA_CHECK(cudaSetDevice(index));

@@ -120,8 +120,9 @@ class DeviceStepLog final : public StepLog {
       return true;
     }
     if (pending_.empty()) return false;
-    if (!wait && cudaEventQuery(events_[pending_.front().buffer]) == cudaErrorNotReady)
+    if (!wait && !query(events_[pending_.front().buffer], "the step log's readback")) {
       return false;
+    }
     finish(pending_.front(), /*keep=*/false);
     loss = taken_.first;
     grad_norm = taken_.second;
