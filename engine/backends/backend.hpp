@@ -113,13 +113,16 @@ class ExecutionBackend {
   // CUDA Graphs. Between begin_capture and end_capture the work queued is recorded, not run,
   // as graph `key`; launch_graph queues it again, reading and writing the same addresses. The
   // device's per-step scalars (the dropout step, the update's constants) are written outside
-  // the graph, before each launch. Backends without graphs say false and need nothing else.
+  // the graph, before each launch. A graph is forgotten as soon as memory it points to that the
+  // backend owns is replaced (its scratch buffer, the optimizer's device tables, a step log's
+  // buffers): has_graph then says false, and the step is captured again. Backends without graphs
+  // say false and need nothing else.
   virtual bool supports_graphs() const { return false; }
   virtual void begin_capture();
   virtual void end_capture(const std::string& key);
   // Ends a capture that failed part way, keeping nothing (no error is raised).
   virtual void abort_capture() noexcept {}
-  virtual bool has_graph(const std::string& key) const;
+  virtual bool has_graph(const std::string& key);
   virtual void launch_graph(const std::string& key);
   // Forgets every graph (the buffers they were recorded with moved).
   virtual void drop_graphs() {}

@@ -93,6 +93,7 @@ void* DeviceContext::scratch(std::size_t bytes) {
   if (bytes <= scratch_bytes_) return scratch_;
   cuda::DeviceGuard guard(device);
   if (scratch_ != nullptr) MYELIN_CUDA_CHECK(cudaFreeAsync(scratch_, stream));
+  ++graph_epoch;  // graphs writing into the old buffer are stale
   scratch_ = nullptr;
   scratch_bytes_ = 0;
   // Round up to limit regrowth.

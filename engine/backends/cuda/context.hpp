@@ -39,6 +39,10 @@ struct DeviceContext {
   int current_node = -1;                // set by the executor before each node
   // The stream is capturing a CUDA Graph: per-step scalars were written before the capture.
   bool capturing = false;
+  // Counts replacements of memory that captured graphs may point to and that outlives a step (the
+  // scratch buffer, the fused optimizer's tables, a step log's buffers): a graph captured under
+  // another count must not be replayed (graphs.hpp).
+  std::uint64_t graph_epoch = 0;
   std::vector<std::string> node_labels;  // "node 'ce' (softmax_cross_entropy)", by node index
 
   DeviceContext(int device_index, bool allow_tf32);

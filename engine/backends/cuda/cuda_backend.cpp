@@ -80,7 +80,7 @@ class CudaBackend final : public ExecutionBackend {
   void begin_capture() override { graphs_.begin(*dc_); }
   void end_capture(const std::string& key) override { graphs_.end(*dc_, key); }
   void abort_capture() noexcept override { graphs_.abort(*dc_); }
-  bool has_graph(const std::string& key) const override { return graphs_.has(key); }
+  bool has_graph(const std::string& key) override { return graphs_.has(*dc_, key); }
   void launch_graph(const std::string& key) override { graphs_.launch(*dc_, key); }
   void drop_graphs() override { graphs_.clear(); }
 

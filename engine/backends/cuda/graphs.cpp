@@ -11,6 +11,8 @@ GraphCache::~GraphCache() {
 
 void GraphCache::begin(DeviceContext& dc) {
   DeviceGuard guard(dc.device);
+  if (dc.graph_epoch != epoch_) clear();  // the graphs kept so far point to replaced memory
+  epoch_ = dc.graph_epoch;
   MYELIN_CUDA_CHECK(cudaStreamBeginCapture(dc.stream, cudaStreamCaptureModeGlobal));
   dc.capturing = true;
 }
@@ -20,6 +22,10 @@ void GraphCache::end(DeviceContext& dc, const std::string& key) {
   dc.capturing = false;
   cudaGraph_t graph = nullptr;
   MYELIN_CUDA_CHECK(cudaStreamEndCapture(dc.stream, &graph));
+  if (dc.graph_epoch != epoch_) {  // memory was replaced while capturing: the graph is stale
+    cudaGraphDestroy(graph);
+    fail("CUDA Graph '", key, "': memory it uses was replaced during its capture");
+  }
   cudaGraphExec_t exec = nullptr;
   const cudaError_t made = cudaGraphInstantiate(&exec, graph, 0);
   const cudaError_t destroyed = cudaGraphDestroy(graph);  // the instance keeps what it needs
@@ -43,9 +49,21 @@ void GraphCache::abort(DeviceContext& dc) noexcept {
   cudaGetLastError();  // the capture's error was raised already
 }
 
+bool GraphCache::has(const DeviceContext& dc, const std::string& key) {
+  if (graphs_.empty()) return false;
+  if (dc.graph_epoch != epoch_) {
+    clear();
+    return false;
+  }
+  return graphs_.count(key) != 0;
+}
+
 void GraphCache::launch(DeviceContext& dc, const std::string& key) {
   auto it = graphs_.find(key);
   if (it == graphs_.end()) fail("no CUDA Graph '", key, "' was captured");
+  if (dc.graph_epoch != epoch_) {
+    fail("CUDA Graph '", key, "' points to memory replaced since its capture (check has() first)");
+  }
   DeviceGuard guard(dc.device);
   MYELIN_CUDA_CHECK(cudaGraphLaunch(it->second, dc.stream));
 }

@@ -1,7 +1,10 @@
 #pragma once
 
-// CUDA Graphs of one executor's stream: capture, instantiation, launch, by key.
+// CUDA Graphs of one executor's stream: capture, instantiation, launch, by key. A graph holds
+// the addresses it was captured with; each is kept with the device context's graph epoch at its
+// capture, and all are dropped once the epoch moves on (memory they point to was replaced).
 
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -23,12 +26,14 @@ class GraphCache {
   void end(DeviceContext& dc, const std::string& key);
   // Ends a capture that failed part way, keeping nothing.
   void abort(DeviceContext& dc) noexcept;
-  bool has(const std::string& key) const { return graphs_.count(key) != 0; }
+  // Whether graph `key` exists and may be replayed (stale graphs are dropped here).
+  bool has(const DeviceContext& dc, const std::string& key);
   void launch(DeviceContext& dc, const std::string& key);
   void clear() noexcept;
 
  private:
   std::map<std::string, cudaGraphExec_t> graphs_;
+  std::uint64_t epoch_ = 0;  // the device context's graph epoch when graphs_ were captured
 };
 
 }  // namespace myelin::cuda

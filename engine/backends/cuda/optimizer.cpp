@@ -157,6 +157,7 @@ void fused_update(DeviceContext& dc, const DeviceAllocator& allocate,
     for (Tensor* slot : slot_tensors) use_on(*slot->storage(), dc.stream_ref);
     fs->key = key;
     fs->dc = &dc;
+    ++dc.graph_epoch;  // graphs updating through the old tables are stale
   }
   auto* device_constants = static_cast<kernels::StepConstants*>(fs->constants.raw());
   MYELIN_LAUNCH(dc, kernels::launch_write_constants(device_constants, constants, dc.stream));

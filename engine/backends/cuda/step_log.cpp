@@ -28,6 +28,9 @@ class DeviceStepLog final : public StepLog {
                 std::function<const double*()> norm_source)
       : dc_(dc), capacity_(micro_batches), norm_source_(std::move(norm_source)) {
     DeviceGuard guard(dc_.device);
+    // Graphs captured with another step log copy into its buffers: they are stale now, and so
+    // are this one's graphs once it is gone (release()).
+    ++dc_.graph_epoch;
     const std::size_t loss_bytes = sizeof(float) * static_cast<std::size_t>(capacity_);
     try {
       for (int b = 0; b < 2; ++b) {
@@ -47,6 +50,7 @@ class DeviceStepLog final : public StepLog {
   ~DeviceStepLog() override { release(); }
 
   void release() noexcept {
+    ++dc_.graph_epoch;
     if (dc_.stream != nullptr) cudaStreamSynchronize(dc_.stream);
     for (int b = 0; b < 2; ++b) {
       cudaFree(device_losses_[b]);
