@@ -41,11 +41,14 @@ void GraphCache::end(DeviceContext& dc, const std::string& key) {
 void GraphCache::abort(DeviceContext& dc) noexcept {
   if (!dc.capturing) return;
   dc.capturing = false;
+  int previous = -1;
+  const bool known = cudaGetDevice(&previous) == cudaSuccess;
   cudaSetDevice(dc.device);
   cudaGraph_t graph = nullptr;
   if (cudaStreamEndCapture(dc.stream, &graph) == cudaSuccess && graph != nullptr) {
     cudaGraphDestroy(graph);
   }
+  if (known) cudaSetDevice(previous);
   cudaGetLastError();  // the capture's error was raised already
 }
 

@@ -24,7 +24,7 @@ class GraphCache {
   void begin(DeviceContext& dc);
   // Ends the capture and keeps its graph, instantiated, as `key`.
   void end(DeviceContext& dc, const std::string& key);
-  // Ends a capture that failed part way, keeping nothing.
+  // Ends a capture that failed part way, keeping nothing; the current device is left as it was.
   void abort(DeviceContext& dc) noexcept;
   // Whether graph `key` exists and may be replayed (stale graphs are dropped here).
   bool has(const DeviceContext& dc, const std::string& key);
