@@ -2,8 +2,9 @@
 // launch that fails (every kernel and library routine each op launches, the first and the last
 // time it does), a kernel that fails while it runs, every allocation failing in turn, a driver
 // older than the runtime. Each must reach the user as a myelin::Error that names the node or the
-// call, never as silently wrong numbers, a crash or a hang. Emulated device only: its controls
-// make the faults.
+// call, never as silently wrong numbers, a crash or a hang; after an error that leaves the device
+// usable (a failed allocation) the next run works. Emulated device only: its controls make the
+// faults.
 #include <gtest/gtest.h>
 
 #include <iostream>
@@ -65,8 +66,13 @@ TEST(CudaFaults, EveryFailedLaunchOfEveryOpIsAnErrorNamingItsNode) {
         emu::clear_faults();
         SCOPED_TRACE(op->name + ": launch " + std::to_string(nth) + " of " + kernel);
         EXPECT_FALSE(message.empty()) << "the failed launch went unreported";
-        EXPECT_NE(message.find("(" + op->name + ")"), std::string::npos) << message;
-        EXPECT_NE(message.find("node '"), std::string::npos) << message;
+        if (kernel == "write_u64_kernel") {  // the forward pass's dropout step: no node's
+          EXPECT_NE(message.find("kernel launch kernels::launch_write_u64"), std::string::npos)
+              << message;
+        } else {
+          EXPECT_NE(message.find("node '"), std::string::npos) << message;
+          EXPECT_NE(message.find("(" + op->name + ")"), std::string::npos) << message;
+        }
         if (nth == count) break;
       }
     }
@@ -79,8 +85,6 @@ TEST(CudaFaults, AKernelFailingWhileItRunsIsReportedAtTheNextWait) {
   emu::clear_faults();
   EXPECT_NE(message.find("cudaErrorLaunchFailure"), std::string::npos) << message;
   EXPECT_NE(message.find("MYELIN_EMU_SEED="), std::string::npos) << message;
-  // The device works again afterwards.
-  EXPECT_EQ(test::error_of([] { run_case("batch_norm"); }), "");
 }
 
 // A few steps of the default model (batch norm, dropout, Adam, CUDA Graphs) on 20 features.
