@@ -94,6 +94,7 @@ void Executor::forward(Mode mode, std::uint64_t step) {
     node.op->impl(m.backend).forward(ctx);
     m.check_guards(n, ctx);
   }
+  m.runtime->begin_node(-1);  // what follows belongs to no node
   m.has_forward = true;
   m.backward_since_forward = false;
   m.last_mode = mode;
@@ -167,6 +168,7 @@ void Executor::backward(Value output, const Tensor& seed_grad, bool accumulate) 
     bool reached = false;
     for (Value o : node.outputs) reached = reached || m.grad_written[idx(o)];
     if (!reached) continue;
+    m.runtime->begin_node(*it);  // the node's zeroed gradients and accumulations too
     OpContext ctx = m.make_context(*it, m.last_mode, m.last_step);
     for (Value o : node.outputs) {
       if (!m.grad_written[idx(o)]) {  // an output no gradient reached contributes zero
@@ -197,13 +199,13 @@ void Executor::backward(Value output, const Tensor& seed_grad, bool accumulate) 
         to_accumulate.emplace_back(in, &s);
       }
     }
-    m.runtime->begin_node(*it);
     node.op->impl(m.backend).backward(ctx);
     m.check_guards(*it, ctx);
     for (auto& [v, s] : to_accumulate) {
       m.runtime->accumulate(m.grads[idx(v)], *s);
     }
   }
+  m.runtime->begin_node(-1);
 
   // Parameters and requested inputs the loss does not depend on get a zero gradient.
   for (std::size_t v = 0; v < m.want_grad.size(); ++v) {

@@ -138,10 +138,17 @@ cudaError_t launch_batch_norm_forward(const BatchNormShape& s, bool train, const
     double* partials = scratch;
     double* mean = scratch + s.chunks * s.channels;
     double* var_sum = mean + s.channels;
-    launch_channel_sums(Value{x}, s.outer, s.channels, s.inner, s.columns, s.chunk, s.chunks,
-                        1.0 / count, partials, mean, stream);
-    launch_channel_sums(SquaredDeviation{x, mean, s.channels, s.inner}, s.outer, s.channels,
-                        s.inner, s.columns, s.chunk, s.chunks, 1.0, partials, var_sum, stream);
+    // Each inner launcher reads (and so clears) the last error: a failure is returned at once.
+    if (const cudaError_t e =
+            launch_channel_sums(Value{x}, s.outer, s.channels, s.inner, s.columns, s.chunk,
+                                s.chunks, 1.0 / count, partials, mean, stream)) {
+      return e;
+    }
+    if (const cudaError_t e = launch_channel_sums(SquaredDeviation{x, mean, s.channels, s.inner},
+                                                  s.outer, s.channels, s.inner, s.columns, s.chunk,
+                                                  s.chunks, 1.0, partials, var_sum, stream)) {
+      return e;
+    }
     MYELIN_LAUNCH_KERNEL(finish_train_kernel, channel_blocks(s.channels), 256, 0, stream, mean,
                          var_sum, s.channels, count, momentum, eps, running_mean, running_var,
                          num_batches_tracked, saved_mean, saved_invstd);
@@ -165,11 +172,15 @@ cudaError_t launch_batch_norm_backward(const BatchNormShape& s, bool train, cons
   double* partials = scratch;
   double* sum_dy = scratch + s.chunks * s.channels;
   double* sum_dy_xhat = sum_dy + s.channels;
-  launch_channel_sums(Value{dy}, s.outer, s.channels, s.inner, s.columns, s.chunk, s.chunks, 1.0,
-                      partials, sum_dy, stream);
-  launch_channel_sums(GradTimesNormalised{x, dy, saved_mean, saved_invstd, s.channels, s.inner},
-                      s.outer, s.channels, s.inner, s.columns, s.chunk, s.chunks, 1.0, partials,
-                      sum_dy_xhat, stream);
+  if (const cudaError_t e = launch_channel_sums(Value{dy}, s.outer, s.channels, s.inner, s.columns,
+                                                s.chunk, s.chunks, 1.0, partials, sum_dy, stream)) {
+    return e;
+  }
+  if (const cudaError_t e = launch_channel_sums(
+          GradTimesNormalised{x, dy, saved_mean, saved_invstd, s.channels, s.inner}, s.outer,
+          s.channels, s.inner, s.columns, s.chunk, s.chunks, 1.0, partials, sum_dy_xhat, stream)) {
+    return e;
+  }
   if (dweight != nullptr || dbias != nullptr) {
     MYELIN_LAUNCH_KERNEL(finish_param_grads_kernel, channel_blocks(s.channels), 256, 0, stream,
                          sum_dy, sum_dy_xhat, s.channels, dweight, dbias);

@@ -42,7 +42,11 @@ cudaError_t launch_bias_grad(const float* dy, std::int64_t rows, std::int64_t co
                              cudaStream_t stream) {
   if (cols == 0) return cudaGetLastError();
   double* sums = scratch + chunks * cols;
-  launch_channel_sums(Element{dy}, rows, cols, 1, true, chunk, chunks, 1.0, scratch, sums, stream);
+  // The sums' launcher reads (and so clears) the last error: a failure is returned at once.
+  if (const cudaError_t e = launch_channel_sums(Element{dy}, rows, cols, 1, true, chunk, chunks,
+                                                1.0, scratch, sums, stream)) {
+    return e;
+  }
   const std::int64_t blocks = (cols + 255) / 256;
   MYELIN_LAUNCH_KERNEL(to_float_kernel, static_cast<unsigned>(blocks < 1024 ? blocks : 1024), 256,
                        0, stream, sums, dbias, cols);

@@ -118,13 +118,14 @@ __global__ void cross_entropy_backward_kernel(CrossEntropyArgs a, const float* _
 }
 
 template <typename Label>
-void forward_rows(const CrossEntropyArgs& a, bool warp_per_row, int blocks, int threads, RowOut out,
-                  cudaStream_t stream) {
+cudaError_t forward_rows(const CrossEntropyArgs& a, bool warp_per_row, int blocks, int threads,
+                         RowOut out, cudaStream_t stream) {
   if (warp_per_row) {
     MYELIN_LAUNCH_KERNEL(cross_entropy_warp_kernel<Label>, blocks, threads, 0, stream, a, out);
   } else {
     MYELIN_LAUNCH_KERNEL(cross_entropy_block_kernel<Label>, blocks, threads, 0, stream, a, out);
   }
+  return cudaGetLastError();
 }
 
 }  // namespace
@@ -137,16 +138,21 @@ cudaError_t launch_cross_entropy_forward(const CrossEntropyArgs& a, bool warp_pe
   double* loss_partials = partials + 2 * a.rows;
   double* count_partials = loss_partials + chunks;
   double* totals = count_partials + chunks;
+  // Each inner launcher reads (and so clears) the last error: a failure is returned at once.
   if (a.rows > 0) {
-    if (a.labels_int64) {
-      forward_rows<std::int64_t>(a, warp_per_row, blocks, threads, out, stream);
-    } else {
-      forward_rows<std::int32_t>(a, warp_per_row, blocks, threads, out, stream);
-    }
+    const cudaError_t e =
+        a.labels_int64 ? forward_rows<std::int64_t>(a, warp_per_row, blocks, threads, out, stream)
+                       : forward_rows<std::int32_t>(a, warp_per_row, blocks, threads, out, stream);
+    if (e != cudaSuccess) return e;
   }
-  launch_flat_sum(ArrayTerm{out.loss}, a.rows, chunk, chunks, 1.0, loss_partials, totals, stream);
-  launch_flat_sum(ArrayTerm{out.count}, a.rows, chunk, chunks, 1.0, count_partials, totals + 1,
-                  stream);
+  if (const cudaError_t e = launch_flat_sum(ArrayTerm{out.loss}, a.rows, chunk, chunks, 1.0,
+                                            loss_partials, totals, stream)) {
+    return e;
+  }
+  if (const cudaError_t e = launch_flat_sum(ArrayTerm{out.count}, a.rows, chunk, chunks, 1.0,
+                                            count_partials, totals + 1, stream)) {
+    return e;
+  }
   MYELIN_LAUNCH_KERNEL(cross_entropy_finish_kernel, 1, 1, 0, stream, totals, totals + 1, a.loss,
                        a.inv_count);
   return cudaGetLastError();

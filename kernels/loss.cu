@@ -86,8 +86,15 @@ __global__ void mse_backward_kernel(const float* __restrict__ a, const float* __
 cudaError_t launch_bce_forward(const BceArgs& a, int /*blocks*/, std::int64_t chunk,
                                std::int64_t chunks, double* partials, cudaStream_t stream) {
   double* totals = partials + 2 * chunks;
-  launch_flat_sum(BceTerm{a}, a.n, chunk, chunks, 1.0, partials, totals, stream);
-  launch_flat_sum(MaskTerm{a}, a.n, chunk, chunks, 1.0, partials + chunks, totals + 1, stream);
+  // Each sum's launcher reads (and so clears) the last error: a failure is returned at once.
+  if (const cudaError_t e =
+          launch_flat_sum(BceTerm{a}, a.n, chunk, chunks, 1.0, partials, totals, stream)) {
+    return e;
+  }
+  if (const cudaError_t e = launch_flat_sum(MaskTerm{a}, a.n, chunk, chunks, 1.0, partials + chunks,
+                                            totals + 1, stream)) {
+    return e;
+  }
   MYELIN_LAUNCH_KERNEL(bce_finish_kernel, 1, 1, 0, stream, totals, totals + 1, a.loss, a.inv_count);
   return cudaGetLastError();
 }
@@ -104,7 +111,10 @@ cudaError_t launch_mse_forward(const float* a, const float* b, float* loss, std:
   double* total = partials + chunks;
   // The mean of no elements is NaN, as in PyTorch.
   const double scale = n > 0 ? 1.0 / static_cast<double>(n) : nan("");
-  launch_flat_sum(SquaredDifference{a, b}, n, chunk, chunks, scale, partials, total, stream);
+  if (const cudaError_t e = launch_flat_sum(SquaredDifference{a, b}, n, chunk, chunks, scale,
+                                            partials, total, stream)) {
+    return e;  // the sum's launcher has read (and so cleared) the last error
+  }
   MYELIN_LAUNCH_KERNEL(to_float_kernel, 1, 1, 0, stream, total, loss);
   return cudaGetLastError();
 }

@@ -152,17 +152,23 @@ void DeviceContext::synchronize() {
   }
 }
 
+std::string DeviceContext::node_prefix() const {
+  if (current_node < 0 || current_node >= static_cast<int>(node_labels.size())) return "";
+  return node_labels[static_cast<std::size_t>(current_node)] + ": ";
+}
+
 void DeviceContext::check_launch(cudaError_t status, const char* kernel, const char* file,
                                  int line) {
   if (status != cudaSuccess) {
-    fail("kernel launch ", kernel, " failed at ", file, ":", line, ": ", cudaGetErrorName(status),
-         " (", cudaGetErrorString(status), ")");
+    fail(node_prefix(), "kernel launch ", kernel, " failed at ", file, ":", line, ": ",
+         cudaGetErrorName(status), " (", cudaGetErrorString(status), ")", cuda::schedule_note());
   }
   if (sync_debug_) {
     const cudaError_t done = cudaStreamSynchronize(stream);
     if (done != cudaSuccess) {
-      fail("kernel ", kernel, " (", file, ":", line, ") failed: ", cudaGetErrorName(done), " (",
-           cudaGetErrorString(done), ")");
+      fail(node_prefix(), "kernel ", kernel, " (", file, ":", line,
+           ") failed: ", cudaGetErrorName(done), " (", cudaGetErrorString(done), ")",
+           cuda::schedule_note());
     }
     synchronize();
   }

@@ -64,6 +64,8 @@ struct DeviceContext {
   void check_launch(cudaError_t status, const char* kernel, const char* file, int line);
   // Whether launches are synchronised one by one (MYELIN_SYNC_DEBUG=1), which a capture forbids.
   bool sync_debug() const { return sync_debug_; }
+  // "node 'bn' (batch_norm): " while a node's kernels are launched, else "".
+  std::string node_prefix() const;
 
   // cuBLASLt matmul plans, chosen once per problem (the same algorithm every call).
   struct LtPlan {
@@ -97,13 +99,16 @@ struct DeviceContext {
 // Checks a kernel launcher's status (they return cudaGetLastError()).
 #define MYELIN_LAUNCH(ctx, call) (ctx).check_launch((call), #call, __FILE__, __LINE__)
 
-#define MYELIN_CUBLAS_CHECK(call)                                                       \
-  do {                                                                                  \
-    const cublasStatus_t myelin_cublas_status_ = (call);                                \
-    if (myelin_cublas_status_ != CUBLAS_STATUS_SUCCESS) {                               \
-      ::myelin::fail(#call, " failed at ", __FILE__, ":", __LINE__, ": cuBLAS status ", \
-                     static_cast<int>(myelin_cublas_status_), " (",                     \
-                     cublasGetStatusString(myelin_cublas_status_), ")",                 \
-                     ::myelin::cuda::schedule_note());                                  \
-    }                                                                                   \
+// Checks a cuBLAS or cuBLASLt status; the _AT form puts `prefix` (the node, dc.node_prefix())
+// before the message.
+#define MYELIN_CUBLAS_CHECK_AT(prefix, call)                                                    \
+  do {                                                                                          \
+    const cublasStatus_t myelin_cublas_status_ = (call);                                        \
+    if (myelin_cublas_status_ != CUBLAS_STATUS_SUCCESS) {                                       \
+      ::myelin::fail(prefix, #call, " failed at ", __FILE__, ":", __LINE__, ": cuBLAS status ", \
+                     static_cast<int>(myelin_cublas_status_), " (",                             \
+                     cublasGetStatusString(myelin_cublas_status_), ")",                         \
+                     ::myelin::cuda::schedule_note());                                          \
+    }                                                                                           \
   } while (0)
+#define MYELIN_CUBLAS_CHECK(call) MYELIN_CUBLAS_CHECK_AT("", call)

@@ -34,13 +34,15 @@ void gemm(DeviceContext& dc, cublasOperation_t ta, cublasOperation_t tb, std::in
           std::int64_t n, std::int64_t k, const float* a, std::int64_t lda, const float* b,
           std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
   const float alpha = 1.0f;
-  MYELIN_CUBLAS_CHECK(cublasGemmEx(
-      dc.cublas, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), &alpha, a,
-      CUDA_R_32F, static_cast<int>(lda), b, CUDA_R_32F, static_cast<int>(ldb), &beta, c, CUDA_R_32F,
-      static_cast<int>(ldc), compute_type(dc), CUBLAS_GEMM_DEFAULT));
+  MYELIN_CUBLAS_CHECK_AT(
+      dc.node_prefix(),
+      cublasGemmEx(dc.cublas, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
+                   &alpha, a, CUDA_R_32F, static_cast<int>(lda), b, CUDA_R_32F,
+                   static_cast<int>(ldb), &beta, c, CUDA_R_32F, static_cast<int>(ldc),
+                   compute_type(dc), CUBLAS_GEMM_DEFAULT));
 }
 
-#define MYELIN_LT_CHECK(call) MYELIN_CUBLAS_CHECK(call)
+#define MYELIN_LT_CHECK(call) MYELIN_CUBLAS_CHECK_AT(dc.node_prefix(), call)
 
 // The cuBLASLt plan of y^T (out x rows) = W (stored K x out, transposed) x^T (K x rows) + bias,
 // made once per shape; nullptr when cuBLASLt offers no algorithm (then GEMM + bias kernel).
