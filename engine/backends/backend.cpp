@@ -133,6 +133,7 @@ void describe_cuda_build([[maybe_unused]] BuildInfo& info) {
   info.emulated = true;
 #endif
   info.cuda_runtime = cuda::runtime_version_built();
+  info.cuda_driver = cuda::driver_version();
   info.cublas = cuda::cublas_version();
 #endif
 #if defined(MYELIN_CUDNN_VERSION)

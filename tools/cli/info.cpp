@@ -54,6 +54,20 @@ int run_info(const Args& args) {
   } else {
     std::cout << "  CUDA:     not built (CPU-only library)\n";
   }
+  if (b.cuda) {
+    std::cout << "  driver:   ";
+    if (b.cuda_driver == 0) {
+      std::cout << "none (no NVIDIA driver is installed)\n";
+    } else {
+      std::cout << "supports CUDA " << b.cuda_driver / 1000 << "." << (b.cuda_driver % 1000) / 10;
+      if (b.cuda_driver < b.cuda_runtime) {
+        std::cout << ", older than the runtime " << b.cuda_runtime / 1000 << "."
+                  << (b.cuda_runtime % 1000) / 10
+                  << ": no GPU is usable until the driver is updated";
+      }
+      std::cout << (b.emulated ? " (emulated)\n" : "\n");
+    }
+  }
   std::string why;
   const int gpus = cuda_device_count(&why);
   std::cout << "devices:\n  cpu\n";

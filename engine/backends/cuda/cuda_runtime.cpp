@@ -29,6 +29,9 @@ std::string schedule_note() {
 }
 
 void throw_cuda_error(cudaError_t status, const char* call, const char* file, int line) {
+  // The runtime also keeps the status as the last error, where the next launch's
+  // cudaGetLastError() would report it again as its own: it is reported here, once.
+  cudaGetLastError();
   fail(call, " failed at ", file, ":", line, ": ", cudaGetErrorName(status), " (",
        cudaGetErrorString(status), ")", schedule_note());
 }
@@ -39,9 +42,11 @@ bool query(cudaEvent_t event, const char* what) {
     cudaGetLastError();  // an answer, not a failure of whatever is launched next
     return false;
   }
-  if (status != cudaSuccess)
+  if (status != cudaSuccess) {
+    cudaGetLastError();  // reported here, once
     fail("cudaEventQuery of ", what, ": ", cudaGetErrorName(status), " (",
          cudaGetErrorString(status), ")", schedule_note());
+  }
   return true;
 }
 
@@ -67,6 +72,19 @@ std::string cublas_version() {
          std::to_string(CUBLAS_VER_PATCH);
 }
 
+std::string cuda_version_text(int version) {
+  return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10);
+}
+
+int driver_version() {
+  int version = 0;
+  if (cudaDriverGetVersion(&version) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return version;
+}
+
 int device_count(std::string* why) {
   int count = 0;
   // Without a driver this call fails (it does not return 0): report that as "no GPU".
@@ -76,6 +94,15 @@ int device_count(std::string* why) {
     if (why != nullptr) {
       *why = std::string("cudaGetDeviceCount failed: ") + cudaGetErrorName(status) + " (" +
              cudaGetErrorString(status) + ")";
+      const int driver = driver_version();
+      if (status == cudaErrorInsufficientDriver && driver > 0) {
+        *why += ": the driver supports CUDA " + cuda_version_text(driver) +
+                ", older than the CUDA runtime " + cuda_version_text(CUDART_VERSION) +
+                " this myelin was built with; install a driver for CUDA " +
+                cuda_version_text(CUDART_VERSION) + " or newer";
+      } else if (status == cudaErrorInsufficientDriver) {
+        *why += ": no NVIDIA driver is installed";
+      }
     }
     return 0;
   }

@@ -29,8 +29,13 @@ int runtime_version_built();
 std::string cublas_version();
 // Whether cuBLAS is loaded in this process yet (real CUDA builds load it on first use).
 bool cublas_loaded();
-// Usable devices; 0 (with the reason in *why) when there is no driver or no device.
+// Usable devices; 0 (with the reason in *why) when there is no driver, a driver older than the
+// runtime, or no device.
 int device_count(std::string* why);
+// The CUDA version the installed driver supports (cudaDriverGetVersion: 12040 for 12.4), 0 without
+// a driver; and a version as "12.4".
+int driver_version();
+std::string cuda_version_text(int version);
 // Throws a clear myelin::Error unless `index` names a usable device.
 void require_device(int index);
 
