@@ -421,17 +421,18 @@ void SplitSource::bind(Executor& executor, const std::int64_t* indices, std::int
   // Class indices [N], or label/target rows [N, K] (K = 0 for class indices).
   const bool targets = split_.labels.shape().rank() == 2;
   const std::int64_t k = targets ? split_.labels.shape()[1] : 0;
-  if (!x_.defined() || x_.shape()[0] != count) {
-    x_ = Tensor::empty(Shape{count, cols}, DType::kFloat32);
-    y_ = targets ? Tensor::empty(Shape{count, k}, DType::kFloat32)
-                 : Tensor::empty(Shape{count}, DType::kInt64);
-    if (mask_.valid()) m_ = Tensor::empty(Shape{count, k}, DType::kFloat32);
-  }
-  float* x = x_.data<float>();
+  // Gathered (and normalised) straight into the buffers the uploads copy from: pinned memory
+  // on a GPU, so each batch is written on the host once.
+  Tensor xs = executor.input_staging(input_, Shape{count, cols}, DType::kFloat32);
+  Tensor ys = targets ? executor.input_staging(labels_, Shape{count, k}, DType::kFloat32)
+                      : executor.input_staging(labels_, Shape{count}, DType::kInt64);
+  Tensor ms =
+      mask_.valid() ? executor.input_staging(mask_, Shape{count, k}, DType::kFloat32) : Tensor();
+  float* x = xs.data<float>();
   if (targets) {
     const float* src = split_.labels.data<float>();
-    float* y = y_.data<float>();
-    float* m = mask_.valid() ? m_.data<float>() : nullptr;
+    float* y = ys.data<float>();
+    float* m = mask_.valid() ? ms.data<float>() : nullptr;
     for (std::int64_t r = 0; r < count; ++r) {
       for (std::int64_t j = 0; j < k; ++j) {
         const float t = src[indices[r] * k + j];
@@ -445,7 +446,7 @@ void SplitSource::bind(Executor& executor, const std::int64_t* indices, std::int
   auto gather = [&](auto tag) {
     using T = decltype(tag);
     const T* src = split_.features.data<T>();
-    std::int64_t* y = targets ? nullptr : y_.data<std::int64_t>();
+    std::int64_t* y = targets ? nullptr : ys.data<std::int64_t>();
     // Rows are independent: the same bits for any number of threads. Small batches stay on the
     // calling thread, where waking the team would cost more than the copy.
 #pragma omp parallel for schedule(static) if (count * cols >= kParallelGatherElements)
@@ -464,9 +465,9 @@ void SplitSource::bind(Executor& executor, const std::int64_t* indices, std::int
     }
   };
   with_element_type(split_.features.dtype(), gather);
-  executor.set_input(input_, x_);
-  executor.set_input(labels_, y_);
-  if (mask_.valid()) executor.set_input(mask_, m_);
+  executor.set_input(input_, xs);
+  executor.set_input(labels_, ys);
+  if (mask_.valid()) executor.set_input(mask_, ms);
 }
 
 }  // namespace myelin

@@ -27,7 +27,6 @@ TensorSource::TensorSource(const Graph& graph, std::vector<std::pair<Value, Tens
     rows_ = t.shape()[0];
   }
   if (rows_ == 0) fail("trainer: the data has no rows");
-  buffers_.resize(data_.size());
 }
 
 void TensorSource::bind(Executor& executor, const std::int64_t* indices, std::int64_t count) {
@@ -40,10 +39,8 @@ void TensorSource::bind(Executor& executor, const std::int64_t* indices, std::in
     const Tensor& src = data_[k].second;
     std::vector<std::int64_t> dims = src.shape().dims();
     dims[0] = count;
-    Tensor& batch = buffers_[k];
-    if (!batch.defined() || batch.shape() != Shape(dims) || batch.dtype() != src.dtype()) {
-      batch = Tensor::empty(Shape(dims), src.dtype());
-    }
+    // Gathered straight into the buffer the upload copies from (pinned memory on a GPU).
+    Tensor batch = executor.input_staging(data_[k].first, Shape(dims), src.dtype());
     const std::size_t row_bytes = src.nbytes() / static_cast<std::size_t>(src.shape()[0]);
     const auto* from = static_cast<const unsigned char*>(src.raw());
     auto* to = static_cast<unsigned char*>(batch.raw());

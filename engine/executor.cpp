@@ -77,6 +77,20 @@ void Executor::set_input(Value input, const Tensor& tensor) {
   m.runtime->upload(bound, tensor, input.id);
 }
 
+Tensor Executor::input_staging(Value input, const Shape& shape, DType dtype) {
+  Impl& m = *impl_;
+  const ValueInfo& vi = m.graph->info(input);
+  if (vi.kind != ValueKind::kInput) fail("input_staging: '", vi.name, "' is not a graph input");
+  DeviceScope scope(*m.runtime);
+  Tensor pinned = m.runtime->staging(input.id, shape, dtype);
+  if (pinned.defined()) return pinned;
+  Tensor& kept = m.host_staging[input.id];
+  if (!kept.defined() || kept.shape() != shape || kept.dtype() != dtype) {
+    kept = Tensor::empty(shape, dtype);
+  }
+  return kept;
+}
+
 void Executor::forward(Mode mode, std::uint64_t step) {
   Impl& m = *impl_;
   Graph& g = *m.graph;

@@ -2,6 +2,7 @@
 
 // The executor's state, private to the executor's sources.
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -85,6 +86,8 @@ struct Executor::Impl {
   // The device buffer of an input for `shape`: the input's memory when it is large enough, so
   // that its address stays while batches shrink and grow back.
   Tensor input_buffer(Value input, const Shape& shape, DType dtype);
+  // The CPU's reusable host buffers of input_staging, by input.
+  std::map<int, Tensor> host_staging;
   // A buffer on the executor's device (with guard regions when asked for).
   Tensor allocate(const Shape& shape, DType dtype) const;
   // Raises an error naming the node when a guard region of one of its tensors changed.

@@ -17,7 +17,7 @@ Storage::Storage(void* p, std::size_t n, Device d, std::size_t guard_bytes,
     : ptr(p), bytes(n), device(d), guard(guard_bytes), stream(std::move(s)) {}
 
 Storage::~Storage() {
-  if (ptr == nullptr || parent) return;
+  if (ptr == nullptr || parent || owner) return;
   if (device.is_cpu()) {
     std::free(static_cast<unsigned char*>(ptr) - guard);
   } else {

@@ -25,6 +25,9 @@ struct Storage {
   std::vector<std::shared_ptr<cuda::Stream>> users;  // other streams that used it
   // A view: `ptr` lies inside the parent's memory, which the parent owns and frees.
   std::shared_ptr<Storage> parent;
+  // Host memory owned elsewhere (a pinned staging buffer of the CUDA backend): kept alive while
+  // the storage is, never freed by it.
+  std::shared_ptr<void> owner;
 
   Storage(void* p, std::size_t n, Device d, std::size_t guard_bytes = 0,
           std::shared_ptr<cuda::Stream> s = nullptr);

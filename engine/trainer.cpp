@@ -237,6 +237,8 @@ void Trainer::fit(BatchSource& source) {
       const Tensor seed = Tensor::full(Shape{}, 1.0 / static_cast<double>(group));
       StepInfo info;
       const std::int64_t first_rows = std::min(rows, first * batch + batch) - first * batch;
+      // The update's one wait for the device, if any, before its first batch goes up.
+      log->make_room();
       if (graphs && executor_.buffer_generation() != generation) {
         runtime.drop_graphs();
         placed.clear();

@@ -1,6 +1,7 @@
-// The CUDA backend's own state around captured graphs: a graph is never replayed once memory it
-// points to was replaced (the scratch buffer grew), and an aborted capture leaves the calling
-// thread's current device as it found it. Internal: built with the CUDA backend only.
+// The CUDA backend's own state: a graph is never replayed once memory it points to was replaced
+// (the scratch buffer grew), an aborted capture leaves the calling thread's current device as it
+// found it, and batches are written on the host once, into pinned memory. Internal: built with
+// the CUDA backend only.
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
@@ -58,6 +59,39 @@ TEST(CudaMultiDevice, AnAbortedCaptureLeavesTheCurrentDeviceAsItWas) {
   ASSERT_EQ(cudaGetDevice(&current), cudaSuccess);
   EXPECT_EQ(current, 0) << "aborting the capture left cuda:" << current << " current";
   EXPECT_FALSE(backend->has_graph("step"));
+}
+
+// A training run's batches are gathered straight into the pinned buffers their uploads copy
+// from: no upload copies its batch on the host a second time.
+TEST(CudaBackend, EachBatchIsWrittenOnTheHostOnceStraightIntoPinnedMemory) {
+  MYELIN_REQUIRE_GPU();
+  Graph g(5);
+  const Value x = g.input("x", Shape{8, 6});
+  const Value y = g.input("y", Shape{8}, DType::kInt64);
+  const Value loss = g.softmax_cross_entropy(g.linear_layer(x, 3, {}, "fc"), y);
+  TrainOptions options;
+  options.executor.device = Device::cuda(0);
+  options.batch_size = 8;
+  options.epochs = 2;
+  Optimizer sgd(OptimizerOptions::sgd(0.1));
+  Trainer trainer(g, loss, sgd, options);
+  TensorSource source(g, {{x, test::random_tensor(Shape{40, 6}, 1, -1, 1, DType::kFloat32)},
+                          {y, test::random_labels(40, 3, 2)}});
+  DeviceContext& dc = *trainer.executor().execution_backend().context();
+  std::vector<std::uint64_t> staged;  // at the end of each epoch
+  trainer.on_epoch = [&](const EpochInfo&) { staged.push_back(dc.staged_copies); };
+  trainer.fit(source);
+  ASSERT_EQ(staged.size(), 2u);
+  // The first epoch uploads the loss's seed gradient once; no batch is copied on the host twice.
+  EXPECT_LE(staged[0], 1u);
+  EXPECT_EQ(staged[1], staged[0]) << "the second epoch's 5 batches were copied on the host again";
+  const Tensor batch = trainer.executor().input_staging(x, Shape{8, 6}, DType::kFloat32);
+  cudaPointerAttributes where{};
+  ASSERT_EQ(cudaPointerGetAttributes(&where, batch.raw()), cudaSuccess);
+  EXPECT_EQ(where.type, cudaMemoryTypeHost) << "not pinned memory";
+  // A tensor of the caller's own is still uploaded, through a copy into the staging buffer.
+  trainer.executor().set_input(x, test::random_tensor(Shape{8, 6}, 3, -1, 1, DType::kFloat32));
+  EXPECT_EQ(dc.staged_copies, staged[1] + 1);
 }
 
 }  // namespace

@@ -21,6 +21,10 @@ void ExecutionBackend::begin_capture() {
 void ExecutionBackend::end_capture(const std::string& /*key*/) {
   fail("the ", backend_name(kind()), " backend has no graphs");
 }
+Tensor ExecutionBackend::staging(int /*slot*/, const Shape& /*shape*/, DType /*dtype*/) {
+  return Tensor();
+}
+
 bool ExecutionBackend::has_graph(const std::string& /*key*/) {
   return false;
 }
@@ -37,6 +41,8 @@ ExecutionBackend::~ExecutionBackend() = default;
 UpdateCache::~UpdateCache() = default;
 DeviceScopeGuard::~DeviceScopeGuard() = default;
 StepLog::~StepLog() = default;
+
+void StepLog::make_room() {}
 
 int StepLog::begin_graphed_update() {
   fail("step log: this backend runs no graphs");

@@ -81,6 +81,10 @@ class ExecutionBackend {
   // dst = src (same shape; src on any device, converted to dst's type), in stream order; host
   // data goes through staging buffer `slot` (one per input, so batch uploads overlap compute).
   virtual void upload(Tensor& dst, const Tensor& src, int slot) = 0;
+  // A host tensor that upload(..., slot) copies from without a host copy of its own (the
+  // CUDA backend's next pinned staging buffer of the slot, free once returned); an undefined
+  // tensor where the backend has none (the CPU).
+  virtual Tensor staging(int slot, const Shape& shape, DType dtype);
   // Waits for the device's queued work and raises any error a kernel recorded.
   virtual void synchronize() = 0;
   // Before a forward pass (the dropout step) and before each node (kernel error attribution).

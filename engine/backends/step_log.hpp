@@ -15,6 +15,10 @@ namespace myelin {
 class StepLog {
  public:
   virtual ~StepLog();
+  // Before an update's first batch is bound: waits, if it must, for the readback of the update
+  // before last (the step's one wait, so it comes before the batch's upload, whose staging
+  // buffer that update's work has left by then).
+  virtual void make_room();
   // After a mini-batch's forward pass: its loss (a scalar of the executor) times `weight`.
   virtual void add_loss(const Tensor& loss, double weight) = 0;
   // After the optimizer step: ends the update and captures its gradient norm.

@@ -31,7 +31,6 @@ class MYELIN_API TensorSource : public BatchSource {
 
  private:
   std::vector<std::pair<Value, Tensor>> data_;
-  std::vector<Tensor> buffers_;
   std::int64_t rows_ = 0;
 };
 

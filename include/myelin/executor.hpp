@@ -87,6 +87,11 @@ class MYELIN_API Executor {
   // dimension may differ). A tensor of the compute type on the executor's device is used
   // in place; otherwise it is converted.
   void set_input(Value input, const Tensor& tensor);
+  // A host tensor to build the input's next batch in, then bind with set_input: on a GPU it is
+  // the pinned buffer the upload copies from (free by the time it is returned), so the batch is
+  // written on the host once, not gathered and then copied; on the CPU, a buffer the executor
+  // reuses. Valid until the next call for the same input.
+  Tensor input_staging(Value input, const Shape& shape, DType dtype);
 
   // Runs every node in topological order. `step` is the step counter that dropout masks are
   // drawn from: the same step gives the same masks.

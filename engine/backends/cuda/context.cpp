@@ -66,7 +66,7 @@ void DeviceContext::release() noexcept {
   if (stream) cudaStreamSynchronize(stream);
   for (auto& [slot, buffers] : staging_) {
     for (Staging& staging : buffers.buffers) {
-      if (staging.host) cudaFreeHost(staging.host);
+      staging.host.reset();  // freed here unless a batch tensor still holds it
       if (staging.done) cudaEventDestroy(staging.done);
     }
   }
@@ -103,30 +103,49 @@ void* DeviceContext::scratch(std::size_t bytes) {
   return scratch_;
 }
 
+DeviceContext::Staging& DeviceContext::free_staging(int slot, std::size_t bytes) {
+  Slot& s = staging_[slot];
+  Staging& st = s.buffers[s.next];
+  if (st.done == nullptr) {
+    MYELIN_CUDA_CHECK(cudaEventCreateWithFlags(&st.done, cudaEventDisableTiming));
+  } else if (!cuda::query(st.done, "a staging buffer's last upload")) {
+    // The copy before last out of this buffer must have left it. It normally has (the training
+    // loop has waited for an update queued after it): then the query says so and nothing waits.
+    MYELIN_CUDA_CHECK(cudaEventSynchronize(st.done));
+  }
+  if (st.bytes < bytes) {
+    st.host.reset();
+    st.bytes = 0;
+    void* pinned = nullptr;
+    MYELIN_CUDA_CHECK(cudaMallocHost(&pinned, bytes));
+    st.host = std::shared_ptr<void>(pinned, [](void* p) { cudaFreeHost(p); });
+    st.bytes = bytes;
+  }
+  return st;
+}
+
+void* DeviceContext::staging_buffer(int slot, std::size_t bytes, std::shared_ptr<void>* owner) {
+  cuda::DeviceGuard guard(device);
+  Staging& st = free_staging(slot, bytes == 0 ? 1 : bytes);
+  *owner = st.host;
+  return st.host.get();
+}
+
 void DeviceContext::upload(void* device_dst, const void* host_src, std::size_t bytes, int slot) {
   if (bytes == 0) return;
   cuda::DeviceGuard guard(device);
   Slot& s = staging_[slot];
-  Staging& st = s.buffers[s.next];
+  Staging& next = s.buffers[s.next];
+  // Written straight into the buffer staging_buffer handed out (free since then): no host copy.
+  const bool in_place = next.host != nullptr && host_src == next.host.get() && bytes <= next.bytes;
+  Staging& st = in_place ? next : free_staging(slot, bytes);
   s.next ^= 1;
-  if (st.done == nullptr) {
-    MYELIN_CUDA_CHECK(cudaEventCreateWithFlags(&st.done, cudaEventDisableTiming));
-  } else {
-    // The copy before last out of this buffer must have left it. It normally has (the training
-    // loop has read back a later update since): then the query says so and nothing waits.
-    if (!cuda::query(st.done, "a staging buffer's last upload")) {
-      MYELIN_CUDA_CHECK(cudaEventSynchronize(st.done));
-    }
+  if (!in_place) {
+    std::memcpy(st.host.get(), host_src, bytes);
+    ++staged_copies;
   }
-  if (st.bytes < bytes) {
-    if (st.host) MYELIN_CUDA_CHECK(cudaFreeHost(st.host));
-    st.host = nullptr;
-    st.bytes = 0;
-    MYELIN_CUDA_CHECK(cudaMallocHost(&st.host, bytes));
-    st.bytes = bytes;
-  }
-  std::memcpy(st.host, host_src, bytes);
-  MYELIN_CUDA_CHECK(cudaMemcpyAsync(device_dst, st.host, bytes, cudaMemcpyHostToDevice, stream));
+  MYELIN_CUDA_CHECK(
+      cudaMemcpyAsync(device_dst, st.host.get(), bytes, cudaMemcpyHostToDevice, stream));
   MYELIN_CUDA_CHECK(cudaEventRecord(st.done, stream));
 }
 
@@ -195,6 +214,15 @@ void begin_forward(DeviceContext& dc, std::uint64_t step) {
 
 void synchronize(DeviceContext& dc) {
   dc.synchronize();
+}
+
+Tensor staging(DeviceContext& dc, int slot, const Shape& shape, DType dtype) {
+  const std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
+  std::shared_ptr<void> owner;
+  void* host = dc.staging_buffer(slot, bytes, &owner);
+  auto storage = std::make_shared<Storage>(host, bytes, Device::cpu());
+  storage->owner = std::move(owner);
+  return Tensor::wrap(std::move(storage), shape, dtype);
 }
 
 void upload(DeviceContext& dc, Tensor& device_dst, const Tensor& src, int slot) {

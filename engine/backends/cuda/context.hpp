@@ -44,6 +44,8 @@ struct DeviceContext {
   // another count must not be replayed (graphs.hpp).
   std::uint64_t graph_epoch = 0;
   std::vector<std::string> node_labels;  // "node 'ce' (softmax_cross_entropy)", by node index
+  // Uploads whose data the host copied into a staging buffer (not written there in place).
+  std::uint64_t staged_copies = 0;
 
   DeviceContext(int device_index, bool allow_tf32);
   ~DeviceContext();
@@ -56,7 +58,11 @@ struct DeviceContext {
   // Copies host data to device memory in stream order, through pinned staging buffers of its
   // own per `slot` (an input), two of them used in turn: the host waits only while the copy
   // before last out of a buffer is still pending, so batch uploads overlap the device's work.
+  // Data already in the slot's next buffer (staging_buffer) is not copied on the host again.
   void upload(void* device_dst, const void* host_src, std::size_t bytes, int slot);
+  // The slot's next pinned staging buffer, of at least `bytes`, once its last upload has left
+  // it; *owner keeps it alive. Writing a batch here and uploading it copies it on the host once.
+  void* staging_buffer(int slot, std::size_t bytes, std::shared_ptr<void>* owner);
   // Waits for the stream and raises any error a kernel recorded.
   void synchronize();
   // After a launch: checks the launch status, and with MYELIN_SYNC_DEBUG=1 waits for the
@@ -81,10 +87,12 @@ struct DeviceContext {
   void* scratch_ = nullptr;
   std::size_t scratch_bytes_ = 0;
   struct Staging {
-    void* host = nullptr;  // pinned
+    std::shared_ptr<void> host;  // pinned; freed once neither the slot nor a tensor holds it
     std::size_t bytes = 0;
     cudaEvent_t done = nullptr;  // the last copy out of it
   };
+  // The slot's next buffer, free (its last copy has left it) and of at least `bytes`.
+  Staging& free_staging(int slot, std::size_t bytes);
   struct Slot {
     Staging buffers[2];
     int next = 0;

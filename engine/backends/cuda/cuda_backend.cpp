@@ -49,6 +49,9 @@ class CudaBackend final : public ExecutionBackend {
     const bool on_device = src.device().is_cuda() && src.dtype() == dst.dtype();
     cuda::upload(*dc_, dst, on_device ? src : src.to(Device::cpu()).to(dst.dtype()), slot);
   }
+  Tensor staging(int slot, const Shape& shape, DType dtype) override {
+    return cuda::staging(*dc_, slot, shape, dtype);
+  }
   void synchronize() override { cuda::synchronize(*dc_); }
   void begin_forward(std::uint64_t step) override { cuda::begin_forward(*dc_, step); }
   void begin_node(int node) override { cuda::begin_node(*dc_, node); }

@@ -75,6 +75,8 @@ void synchronize(DeviceContext& dc);
 // device_dst = src (same shape and type; src on the host or a device), in stream order; host
 // data goes through slot `slot`'s pinned staging buffer (see DeviceContext::upload).
 void upload(DeviceContext& dc, Tensor& device_dst, const Tensor& src, int slot);
+// A host tensor over the slot's next pinned staging buffer (DeviceContext::staging_buffer).
+Tensor staging(DeviceContext& dc, int slot, const Shape& shape, DType dtype);
 // Rows of device logits [N, C] whose argmax is the label (labels int32/int64, any device).
 std::int64_t count_correct(const Tensor& logits, const Tensor& labels);
 // The training loop's asynchronous readback of losses and gradient norms (backends/step_log.hpp).

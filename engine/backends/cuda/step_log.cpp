@@ -64,8 +64,12 @@ class DeviceStepLog final : public StepLog {
     }
   }
 
-  void add_loss(const Tensor& loss, double weight) override {
+  void make_room() override {
     if (weights_.empty() && pending_.size() == 2) finish(pending_.front(), /*keep=*/true);
+  }
+
+  void add_loss(const Tensor& loss, double weight) override {
+    make_room();
     if (static_cast<std::int64_t>(weights_.size()) >= capacity_) {
       fail("step log: more than ", capacity_, " mini-batches in one update");
     }
@@ -75,7 +79,7 @@ class DeviceStepLog final : public StepLog {
   }
 
   int begin_graphed_update() override {
-    if (weights_.empty() && pending_.size() == 2) finish(pending_.front(), /*keep=*/true);
+    make_room();
     return current_;
   }
 
@@ -124,10 +128,10 @@ class DeviceStepLog final : public StepLog {
       return true;
     }
     if (pending_.empty()) return false;
-    if (!wait && !query(events_[pending_.front().buffer], "the step log's readback")) {
-      return false;
-    }
-    finish(pending_.front(), /*keep=*/false);
+    // Without `wait`, a query that finds the update done spares the call that would wait for it.
+    const bool done = !wait && query(events_[pending_.front().buffer], "the step log's readback");
+    if (!wait && !done) return false;
+    finish(pending_.front(), /*keep=*/false, done);
     loss = taken_.first;
     grad_norm = taken_.second;
     return true;
@@ -139,9 +143,10 @@ class DeviceStepLog final : public StepLog {
     std::vector<double> weights;
   };
 
-  // Waits for the oldest pending update and reads it (into ready_ when `keep`).
-  void finish(const Pending& p, bool keep) {
-    MYELIN_CUDA_CHECK(cudaEventSynchronize(events_[p.buffer]));
+  // Waits for the oldest pending update (unless `done`: its event has completed) and reads it
+  // (into ready_ when `keep`).
+  void finish(const Pending& p, bool keep, bool done = false) {
+    if (!done) MYELIN_CUDA_CHECK(cudaEventSynchronize(events_[p.buffer]));
     const HostSlot& h = host_[p.buffer];
     if (h.errors->code != 0) dc_.synchronize();  // raises the recorded error, naming the node
     double loss = 0.0;

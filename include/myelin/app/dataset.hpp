@@ -67,7 +67,6 @@ class MYELIN_API SplitSource : public BatchSource {
   const Split& split_;
   const Normalization& norm_;
   Value input_, labels_, mask_;
-  Tensor x_, y_, m_;
 };
 
 }  // namespace myelin
