@@ -11,6 +11,7 @@
 // Barriers and warp collectives are in scheduler_sync.cpp.
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -33,6 +34,7 @@ thread_local const ThreadCoords* current_coords = nullptr;
 namespace ctx = boost::context::detail;
 
 constexpr std::size_t kStackBytes = 256 * 1024;
+constexpr std::size_t kEntryFrameBytes = 16 * 1024;  // bounds fiber_main's frame and the switch's
 constexpr std::size_t kSharedRedzone = 64;
 constexpr std::size_t kSharedPerBlock = 48 * 1024;
 
@@ -55,9 +57,16 @@ class StackPool {
     mprotect(p, guard, PROT_NONE);
     return Stack{static_cast<char*>(p) + guard, kStackBytes};
   }
-  void put(Stack s) {
-    // A fiber abandoned after a fault leaves its frames' sanitizer poison behind.
-    unpoison(s.base, s.bytes);
+  // Returns a stack. A fiber abandoned after a fault leaves its frames' sanitizer poison behind
+  // anywhere on it; one that finished leaves only its entry frame's, at the top (the frames it
+  // returned from cleaned up after themselves).
+  void put(Stack s, bool abandoned) {
+    const std::size_t top = std::min<std::size_t>(s.bytes, kEntryFrameBytes);
+    if (abandoned) {
+      unpoison(s.base, s.bytes);
+    } else {
+      unpoison(s.base + s.bytes - top, top);
+    }
     free_.push_back(s);
   }
 
@@ -194,6 +203,7 @@ void yield_fiber() {
 
 [[noreturn]] void abandon_fiber(Block& b, Fiber& f) {
   f.state = State::kDone;
+  f.abandoned = true;
   switch_to_scheduler(b, f, /*dying=*/true);
   std::abort();
 }
@@ -305,7 +315,6 @@ void run_block(Block& b) {
     f.coords.block_idx = b.block_idx;
     f.coords.block_dim = bd;
     f.coords.grid_dim = b.request->grid;
-    f.stack = t_stacks.get();
     b.ready.push_back(i);
   }
   while (b.error == cudaSuccess) {
@@ -322,9 +331,19 @@ void run_block(Block& b) {
     std::swap(b.ready[pick], b.ready.back());
     Fiber& f = b.fibers[static_cast<std::size_t>(b.ready.back())];
     b.ready.pop_back();
+    // A stack only while the thread runs or waits: a thread that runs to its end without waiting
+    // hands it to the next (a hot stack instead of one per thread of the block).
+    if (f.stack.base == nullptr) f.stack = t_stacks.get();
     resume(b, f);
+    if (f.state == State::kDone) {
+      t_stacks.put(f.stack, f.abandoned);
+      f.stack = Stack{};
+    }
   }
-  for (Fiber& f : b.fibers) t_stacks.put(f.stack);
+  // Threads left waiting or abandoned after a fault.
+  for (Fiber& f : b.fibers) {
+    if (f.stack.base != nullptr) t_stacks.put(f.stack, /*abandoned=*/true);
+  }
 }
 
 }  // namespace

@@ -30,7 +30,8 @@ struct Fiber {
   int lane = 0;
   State state = State::kReady;
   boost::context::detail::fcontext_t context = nullptr;
-  Stack stack;
+  Stack stack;                 // held while the thread runs or waits
+  bool abandoned = false;      // stopped by a fault, its frames left on the stack
   void* fake_stack = nullptr;  // AddressSanitizer's fake stack while switched out
   // At a barrier.
   const char* barrier_file = nullptr;
