@@ -14,6 +14,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -98,15 +99,23 @@ class Bench {
     MYELIN_CUDA_CHECK(cudaDriverGetVersion(&driver_));
   }
 
-  void run_all() {
-    copy();
-    activations();
-    softmax();
-    cross_entropy();
-    batch_norm();
-    dropout();
-    optimizers();
-    mlp();
+  // Runs every benchmark; with a JSON path, the file is rewritten after each one (a benchmark
+  // that fails or hangs leaves the results before it, marked incomplete).
+  void run_all(const std::string& json_path) {
+    const std::pair<const char*, void (Bench::*)()> sections[] = {
+        {"copy", &Bench::copy},
+        {"activations", &Bench::activations},
+        {"softmax", &Bench::softmax},
+        {"cross_entropy", &Bench::cross_entropy},
+        {"batch_norm", &Bench::batch_norm},
+        {"dropout", &Bench::dropout},
+        {"optimizers", &Bench::optimizers},
+        {"mlp", &Bench::mlp}};
+    for (const auto& [name, run] : sections) {
+      (this->*run)();
+      finished_.push_back(name);
+      if (!json_path.empty()) save(json_path, finished_.size() == std::size(sections));
+    }
   }
 
   nlohmann::json json() const;
@@ -427,8 +436,26 @@ class Bench {
   std::unique_ptr<CudnnBaseline> cudnn_;
 #endif
   double copy_bytes_ = 0.0, copy_seconds_ = 0.0;
+  // Writes json() to `path` (a new file renamed over the old one, so a reader never sees half
+  // of it), with the sections finished so far and whether that is all of them.
+  void save(const std::string& path, bool complete) const {
+    nlohmann::json out = json();
+    out["complete"] = complete;
+    out["finished"] = finished_;
+    const std::string temporary = path + ".partial";
+    {
+      std::ofstream file(temporary);
+      file << out.dump(2) << "\n";
+      if (!file.flush()) throw Error("bench_gpu: cannot write " + temporary);
+    }
+    if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+      throw Error("bench_gpu: cannot replace " + path);
+    }
+  }
+
   std::vector<Result> results_;
   std::vector<MlpResult> mlp_;
+  std::vector<std::string> finished_;
   std::string device_name_;
   int driver_ = 0;
 
@@ -565,17 +592,16 @@ int main(int argc, char** argv) {
     }
     const bool emulated = build_info().emulated;
     bench::Bench b(smoke || emulated, emulated);
-    b.run_all();
+    b.run_all(json_path);
     b.print_table(std::cout);
     if (!json_path.empty()) {
-      const std::string text = b.json().dump(2) + "\n";
-      std::ofstream(json_path) << text;
-      // Read back: the file must be valid JSON with every section.
+      // Read back: the file must be valid JSON with every section, marked complete.
       std::ifstream in(json_path);
       const nlohmann::json back = nlohmann::json::parse(in);
-      for (const char* key : {"device", "copy_bytes_per_second", "kernels", "mlp"}) {
+      for (const char* key : {"device", "copy_bytes_per_second", "kernels", "mlp", "complete"}) {
         if (!back.contains(key)) throw Error(std::string("bench_gpu: the JSON lacks ") + key);
       }
+      if (!back["complete"].get<bool>()) throw Error("bench_gpu: the JSON is marked incomplete");
       std::cout << "results written to " << json_path << "\n";
     }
   } catch (const std::exception& e) {
