@@ -3,6 +3,7 @@
 #include "commands.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -31,7 +32,18 @@ Device choose_device(const std::string& requested, std::string& note) {
     return d;
   }
   if (build_info().emulated) {  // a test device: runs kernels on the CPU, far slower
-    note = "the CUDA device is emulated (choose it with --device cuda)";
+    // MYELIN_EMU_AUTO=cuda: as a build on a real GPU would (the tool's tests run that way).
+    const char* emulated_auto = std::getenv("MYELIN_EMU_AUTO");
+    if (emulated_auto != nullptr && std::strcmp(emulated_auto, "cuda") == 0 &&
+        cuda_device_count(&why) > 0) {
+      note = "the emulated device, as MYELIN_EMU_AUTO=cuda asks";
+      return Device::cuda(0);
+    }
+    if (emulated_auto != nullptr && *emulated_auto != '\0' &&
+        std::strcmp(emulated_auto, "cuda") != 0 && std::strcmp(emulated_auto, "cpu") != 0) {
+      throw UsageError{std::string("MYELIN_EMU_AUTO=") + emulated_auto + ": expected cuda or cpu"};
+    }
+    note = "the CUDA device is emulated (choose it with --device cuda, or MYELIN_EMU_AUTO=cuda)";
     return Device::cpu();
   }
   if (cuda_device_count(&why) > 0) {
