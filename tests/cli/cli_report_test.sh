@@ -6,7 +6,8 @@
 # each a clear error. Exits 77 (skipped) when Chromium or Pillow is missing, after the checks
 # that need neither.
 #   cli_report_test.sh MYELIN_BINARY WORK_DIR [quickstart|short]
-# short (the sanitized build, ten times slower): the default model for 3 epochs on 20,000 rows.
+# short (the sanitized build, ten times slower): the default model for 3 epochs on 20,000 rows;
+# on the emulated device (lib.sh) on 5,000, with diagnostics every 25 of its 90 steps.
 set -uo pipefail
 myelin=$1
 work=$2
@@ -20,7 +21,12 @@ run_figures=(loss accuracy step-loss lr grad-norms update-ratios units confusion
 
 # --- the quickstart run: the default model, every epoch, all the data ------------------------
 budget=()
-[ "$length" = short ] && budget=(--epochs 3 --limit 20000)
+[ "$length" = short ] &&
+  budget=(--epochs 3 --limit "$(scaled_rows 20000)" --dev-size "$(scaled_rows 5000)")
+if [ "$on_device" -eq 1 ]; then
+  echo '{"diagnostics_every": 25}' >device.json
+  budget+=(--spec device.json)
+fi
 "$myelin" train --out run "${budget[@]}" >train.out 2>&1
 check "the default model trains ($length)" test $? -eq 0
 "$myelin" report run >report.out 2>&1
@@ -38,7 +44,8 @@ check "the test split joins the ladder" grep -qF '>overfitting to dev</text>' be
 check "and the baseline" grep -qF '>avoidable bias</text>' best.html
 
 # --- a run without diagnostics: the page says so and draws the rest --------------------------
-"$myelin" train --out quiet --epochs 1 --limit 3000 --dev-size 500 >/dev/null 2>&1
+"$myelin" train --out quiet --epochs 1 --limit "$(scaled_rows 3000)" --dev-size "$(scaled_rows 500)" \
+  >/dev/null 2>&1
 rm quiet/diagnostics.jsonl
 "$myelin" report quiet >quiet.out 2>&1
 check "a run without diagnostics.jsonl has a report" test $? -eq 0
@@ -59,7 +66,8 @@ cat >search.json <<'JSON'
  "search": {"optimizer.lr": {"log_uniform": [1e-4, 1e-1]},
             "batch_size": {"choice": [64, 128]}}}
 JSON
-"$myelin" tune search.json --trials 6 --out tune --limit 2000 --dev-size 500 --epochs 2 >tune.out 2>&1
+"$myelin" tune search.json --trials 6 --out tune --limit "$(scaled_rows 2000)" \
+  --dev-size "$(scaled_rows 500)" --epochs 2 >tune.out 2>&1
 check "a small search runs" test $? -eq 0
 "$myelin" report tune >tune_report.out 2>&1
 check "report of a tune directory" test $? -eq 0

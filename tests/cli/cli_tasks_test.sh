@@ -117,7 +117,8 @@ PY
 check "predict (multi-label): probabilities" "$python" -c "
 import numpy as np; p = np.load('ml_prob.npy'); assert p.shape == (2000, 4) and (p >= 0).all() and (p <= 1).all()"
 
-printf '{"data": {"limit": 6000, "dev_size": 1000}, "epochs": 1}' >small.json
+# The default model on a few thousand rows (a quarter of them on the device: see lib.sh).
+printf '{"data": {"limit": %d, "dev_size": %d}, "epochs": 1}' "$(scaled_rows 6000)" "$(scaled_rows 1000)" >small.json
 "$myelin" train --spec small.json --out cls >cls.log 2>&1
 check "classifier trains" test $? -eq 0
 "$myelin" eval cls >cls.eval 2>&1
@@ -252,13 +253,15 @@ check "the replayed schedule is unchanged: epoch 2 still at half the lr" \
   test "$(sed -n 3p horizon/metrics.csv | cut -d, -f6)" = 0.0005
 check "the extra epoch runs at the floor" test "$(sed -n 4p horizon/metrics.csv | cut -d, -f6)" = 0
 # A schedule with its own horizon keeps it.
-printf '{"data": {"limit": 6000, "dev_size": 1000}, "epochs": 1, "schedule": {"type": "cosine", "epochs": 7}}' >own.json
+printf '{"data": {"limit": %d, "dev_size": %d}, "epochs": 1, "schedule": {"type": "cosine", "epochs": 7}}' \
+  "$(scaled_rows 6000)" "$(scaled_rows 1000)" >own.json
 "$myelin" train --spec own.json --out own --epochs 2 >/dev/null 2>&1
 check "--epochs 2: a spec's own horizon stays" grep -q '"epochs": 7' own/spec.json
 
 # sgd with momentum is torch.optim.SGD(momentum=...): the momentum rule, not plain SGD.
 sgd_run() {  # sgd_run NAME OPTIMIZER_JSON
-  printf '{"data": {"limit": 3000, "dev_size": 500}, "epochs": 1, "optimizer": %s}' "$2" >"$1.json"
+  printf '{"data": {"limit": %d, "dev_size": %d}, "epochs": 1, "optimizer": %s}' "$(scaled_rows 3000)" \
+    "$(scaled_rows 500)" "$2" >"$1.json"
   "$myelin" train --spec "$1.json" --out "$1" >"$1.log" 2>&1
   check "$1: trains" test $? -eq 0
 }
@@ -284,9 +287,12 @@ bad_field two_labels '{"data": {"format": "csv", "train_csv": "a.csv", "label_co
 
 # --limit counts rows before the dev split, and says how to make room for training rows.
 refuses limit 1 "--dev-size" "$myelin" train --out out-limit --limit 4000
-"$myelin" train --out limited --limit 4000 --dev-size 800 --epochs 1 >limited.log 2>&1
-check "--limit 4000 --dev-size 800 trains" test $? -eq 0
-check "--limit 4000 --dev-size 800: 3200 training rows" grep -q "3200 training rows, 800 dev rows" limited.log
+limit=$(scaled_rows 4000)
+dev=$(scaled_rows 800)
+"$myelin" train --out limited --limit $limit --dev-size $dev --epochs 1 >limited.log 2>&1
+check "--limit $limit --dev-size $dev trains" test $? -eq 0
+check "--limit $limit --dev-size $dev: $((limit - dev)) training rows" \
+  grep -q "$((limit - dev)) training rows, $dev dev rows" limited.log
 
 # Per-command help: exit 0, the command's options.
 for command in train eval predict gradcheck inspect spirals info; do

@@ -34,16 +34,21 @@ check "missing spec file: named" grep -q "missing.json" missing.err
 
 # --- a run stopped mid-epoch and resumed equals the uninterrupted run -------------------------
 # The default model (dropout, batch norm, Adam) on 6,000 rows, 1,000 of them for dev: 40 updates
-# per epoch; stop after 55 updates (epoch 2, batch 15).
-printf '{"data": {"limit": 6000, "dev_size": 1000}, "epochs": 3}' >resume.json
+# per epoch; stop after 55 updates (epoch 2, batch 15). On the device a quarter of the rows: 10
+# updates per epoch, stop after 13 (epoch 2, batch 3).
+limit=$(scaled_rows 6000)
+dev=$(scaled_rows 1000)
+batches=$(((limit - dev + 127) / 128))
+stop=$((batches + batches * 3 / 8))
+printf '{"data": {"limit": %d, "dev_size": %d}, "epochs": 3}' "$limit" "$dev" >resume.json
 "$myelin" train --spec resume.json --out whole >whole.log 2>&1
 check "uninterrupted run" test $? -eq 0
-"$myelin" train --spec resume.json --out parts --stop-after 55 >parts1.log 2>&1
+"$myelin" train --spec resume.json --out parts --stop-after $stop >parts1.log 2>&1
 check "stopped run exits 0" test $? -eq 0
-check "stopped mid-epoch" grep -q "stopped at epoch 2, batch 15" parts1.log
+check "stopped mid-epoch" grep -q "stopped at epoch 2, batch $((stop - batches))" parts1.log
 "$myelin" train --resume parts >parts2.log 2>&1
 check "resumed run" test $? -eq 0
-check "resumed at the stopping point" grep -q "resuming at epoch 2, batch 15" parts2.log
+check "resumed at the stopping point" grep -q "resuming at epoch 2, batch $((stop - batches))" parts2.log
 check "same final weights, bit for bit" \
   test "$(checkpoint_contents whole/model.safetensors)" = "$(checkpoint_contents parts/model.safetensors)"
 check "same optimizer state, bit for bit" cmp -s whole/optimizer.safetensors parts/optimizer.safetensors
@@ -52,7 +57,7 @@ check "same optimizer state, bit for bit" cmp -s whole/optimizer.safetensors par
 check "same metrics, the resumed epoch's loss included" \
   test "$(cut -d, -f1-6 whole/metrics.csv)" = "$(cut -d, -f1-6 parts/metrics.csv)"
 check "metrics.csv has a row per epoch" test "$(wc -l <parts/metrics.csv)" -eq 4
-check "steps.jsonl has a line per update" test "$(wc -l <parts/steps.jsonl)" -eq 120
+check "steps.jsonl has a line per update" test "$(wc -l <parts/steps.jsonl)" -eq $((3 * batches))
 check "run directory keeps the spec" test -s parts/spec.json
 "$myelin" train --out whole >/dev/null 2>exists.err
 check "an existing run directory is not overwritten" test $? -eq 2
@@ -98,7 +103,7 @@ check "inspect lists the tensors" grep -q "^0.weight F32 \[512, 784\]" whole.ins
 check "frozen layer 0 kept its weights" test "$(grep '^0.weight ' whole.inspect)" = "$(grep '^0.weight ' transfer.inspect)"
 check "frozen layer 4 kept its weights" test "$(grep '^4.weight ' whole.inspect)" = "$(grep '^4.weight ' transfer.inspect)"
 check "the head (layer 8) was trained" test "$(grep '^8.weight ' whole.inspect)" != "$(grep '^8.weight ' transfer.inspect)"
-printf '{"layers": [{"type": "linear", "out": 32}, {"type": "relu"}, {"type": "linear", "out": 10}], "data": {"limit": 3000, "dev_size": 500}, "epochs": 1}' >small.json
+printf '{"layers": [{"type": "linear", "out": 32}, {"type": "relu"}, {"type": "linear", "out": 10}], "data": {"limit": %d, "dev_size": %d}, "epochs": 1}' "$(scaled_rows 3000)" "$(scaled_rows 500)" >small.json
 "$myelin" train --spec small.json --out mismatch --init whole/model.safetensors >/dev/null 2>mismatch.err
 # --init takes every tensor that matches by name, shape and type: here none does.
 check "a checkpoint with nothing for the spec is refused" grep -q "no tensor matches the model's by name, shape and type" mismatch.err

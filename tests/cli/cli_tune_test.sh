@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 cli_start "$work"
 python=/usr/bin/python3
-small=(--limit 2000 --dev-size 500 --epochs 1)
+small=(--limit "$(scaled_rows 2000)" --dev-size "$(scaled_rows 500)" --epochs 1)
 
 cat >search.json <<'JSON'
 {"layers": [{"type": "linear", "out": 64}, {"type": "relu"}, {"type": "dropout", "p": 0.2},
@@ -62,7 +62,7 @@ check "trials never read the test set" not grep -q "t10k" tune/trials/000.log
 # --- the same seed draws the same trials; a killed search resumes to the same table ----------
 # Twelve epochs a trial, so that the kill lands inside one, after its first checkpoint: an epoch
 # of 1,500 rows takes about 0.1 s in a release build, so the window is a second or more.
-long=(--limit 2000 --dev-size 500 --epochs 12)
+long=(--limit "$(scaled_rows 2000)" --dev-size "$(scaled_rows 500)" --epochs 12)
 "$myelin" tune search.json --trials 4 --out whole "${long[@]}" >whole.out 2>&1
 check "an uninterrupted search of 4" test $? -eq 0
 setsid "$myelin" tune search.json --trials 4 --out killed "${long[@]}" >killed.out 2>&1 &
@@ -93,7 +93,8 @@ cat >prune.json <<'JSON'
  "optimizer": {"type": "adam", "lr": 0.001}, "epochs": 4,
  "search": {"optimizer.lr": {"log_uniform": [1e-6, 1e-1]}}}
 JSON
-"$myelin" tune prune.json --trials 8 --out prune --limit 2000 --dev-size 500 --prune median \
+"$myelin" tune prune.json --trials 8 --out prune --limit "$(scaled_rows 2000)" \
+  --dev-size "$(scaled_rows 500)" --prune median \
   >prune.out 2>&1
 code=$?
 cat prune.out

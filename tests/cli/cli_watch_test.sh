@@ -11,7 +11,7 @@ source "$here/lib.sh"
 cli_start "$work"
 python=/usr/bin/python3  # Debian's, with python3-numpy
 files() { "$python" "$here/run_files.py" "$@"; }
-small=(--limit 8000 --dev-size 1000)
+small=(--limit "$(scaled_rows 8000)" --dev-size "$(scaled_rows 1000)")
 
 # --- SGD with lr 1e6 diverges: the run stops at the first non-finite step -----------------------
 echo '{"optimizer": {"type": "sgd", "lr": 1e6}, "epochs": 2}' >diverge.json
@@ -50,6 +50,7 @@ check "its checkpoint is finite" files finite diverge/model.safetensors
 # --- skip: the run goes on, and the logs hold NaN as nan / null ----------------------------------
 echo '{"optimizer": {"type": "sgd", "lr": 1e6}, "epochs": 2, "on_nonfinite": "skip",
        "max_skipped": 1000}' >skip.json
+# All the rows, on the device too: the run must reach a non-finite step within its 16 updates.
 "$myelin" train --spec skip.json --out skip --limit 1500 --dev-size 500 >skip.out 2>&1
 code=$?
 cat skip.out
@@ -77,7 +78,8 @@ check "no checkpoint link" test ! -e eps/checkpoint
 # The best by dev_loss is the epoch of the lowest dev loss in metrics.csv, and eval reads it.
 echo '{"optimizer": {"type": "adam", "lr": 0.003}, "epochs": 12,
        "early_stopping": {"metric": "dev_loss", "patience": 2}}' >early.json
-"$myelin" train --spec early.json --out early --limit 3000 --dev-size 500 >early.out 2>&1
+"$myelin" train --spec early.json --out early --limit "$(scaled_rows 3000)" \
+  --dev-size "$(scaled_rows 500)" >early.out 2>&1
 code=$?
 cat early.out
 check "an early-stopping run exits 0 (got $code)" test "$code" -eq 0
@@ -107,7 +109,11 @@ check "the best link is in the run directory" test -L early/best.safetensors
 # epoch 1 + patience, also when it is interrupted and resumed in between.
 echo '{"optimizer": {"type": "adam", "lr": 0.003}, "epochs": 8,
        "early_stopping": {"metric": "dev_accuracy", "patience": 3, "min_delta": 1}}' >flat.json
-"$myelin" train --spec flat.json --out flat --limit 3000 --dev-size 500 --stop-after 30 >flat.out 2>&1
+limit=$(scaled_rows 3000)
+dev=$(scaled_rows 500)
+batches=$(((limit - dev + 127) / 128))  # per epoch; the stop falls in epoch 2
+"$myelin" train --spec flat.json --out flat --limit $limit --dev-size $dev \
+  --stop-after $((batches + batches / 2)) >flat.out 2>&1
 check "stopped mid-run" grep -qF "stopped at epoch 2" flat.out
 "$myelin" train --resume flat >flat2.out 2>&1
 code=$?
