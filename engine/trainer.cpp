@@ -230,6 +230,10 @@ void Trainer::fit(BatchSource& source) {
       }
     };
     while (position_.batch < batches && !stop_) {
+      if (stop_after_ > 0 && optimizer_.steps() >= stop_after_) {
+        stop_ = true;
+        break;
+      }
       const auto step_start = std::chrono::steady_clock::now();
       // Updates group `accumulation` consecutive batches; the last group may be shorter.
       const std::int64_t first = position_.batch;

@@ -130,8 +130,12 @@ class MYELIN_API Trainer {
   std::function<void(const StepInfo&)> on_step;
   std::function<void(const EpochInfo&)> on_epoch;
   std::function<void(const Diagnostics&)> on_diagnostics;
-  // Stops fit() after the current update (from a callback or a signal handler's flag).
+  // Stops fit() after the current update (from a callback or a signal handler's flag). On a
+  // device, updates queued before the callback saw its step also run.
   void request_stop() { stop_ = true; }
+  // Stops fit() once the optimizer has made `updates` updates in all (0: no limit), exactly:
+  // no update past it is queued, whatever the device has reported.
+  void stop_after_updates(std::int64_t updates) { stop_after_ = updates; }
 
   const TrainPosition& position() const { return position_; }
   void set_position(const TrainPosition& position) { position_ = position; }
@@ -154,6 +158,7 @@ class MYELIN_API Trainer {
   std::vector<std::pair<int, Value>> watched_;
   TrainPosition position_;
   bool stop_ = false;
+  std::int64_t stop_after_ = 0;
 };
 
 }  // namespace myelin

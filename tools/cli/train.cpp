@@ -591,7 +591,6 @@ int run_train(const Args& args) {
     });
   };
   bool stopped_early = false;
-  bool stopped_by_request = false;
   int nonfinite_named = 0;
   trainer.on_step = [&](const StepInfo& s) {
     steps.append(
@@ -618,11 +617,9 @@ int run_train(const Args& args) {
       std::fflush(stdout);
     }
     if (g_interrupted) trainer.request_stop();
-    if (stop_after > 0 && s.step >= stop_after) {
-      stopped_by_request = true;
-      trainer.request_stop();
-    }
   };
+  // Exactly: a stop requested from the step callback would come one update late on a device.
+  trainer.stop_after_updates(stop_after);
   // Diagnostics: a line per diagnostic step, and each kind of warning on the screen the first
   // time it shows.
   Diagnostics previous_diagnostics;
@@ -713,6 +710,7 @@ int run_train(const Args& args) {
   }
   std::signal(SIGINT, SIG_DFL);
   progress.end_line();
+  const bool stopped_by_request = stop_after > 0 && optimizer.steps() >= stop_after;
   const TrainPosition& p = trainer.position();
   if (stopped_early) {
     std::printf(
