@@ -166,6 +166,7 @@ struct Emulator {
   std::uint64_t launches_run = 0;
   Progress progress = Progress::kAsync;
   std::uint64_t progress_draws = 0;  // draws of the progress schedule since the seed was set
+  std::uint64_t stalled = 0;         // calls the device still spends on long-running work
   bool lt_algorithms = true;
   std::string last_fault;
   std::vector<LaunchFault> launch_faults;

@@ -451,6 +451,7 @@ void set_schedule_seed(std::uint64_t seed) {
   detail::emulator().seed = seed;
   detail::emulator().launches_run = 0;  // the launches that follow get the same orders again
   detail::emulator().progress_draws = 0;
+  detail::emulator().stalled = 0;
 }
 
 std::uint64_t schedule_seed() {

@@ -51,6 +51,17 @@ void progress_point(int device) {
     run_all(device);  // a fault is reported at the next synchronisation
     return;
   }
+  // Now and then the device is busy for a long while (a long kernel, another process): nothing
+  // completes during the next 64 to 255 calls, and queries answer not ready, so the host runs
+  // several steps ahead.
+  if (e.stalled > 0) {
+    --e.stalled;
+    return;
+  }
+  if (progress_draw() % 64 == 0) {
+    e.stalled = 64 + progress_draw() % 192;
+    return;
+  }
   // Mostly the device is still busy with earlier work and nothing more completes; sometimes one
   // operation, some or all of a stream's work, or all of the device's does.
   const std::uint64_t r = progress_draw() % 32;
@@ -78,7 +89,12 @@ void progress_point(int device) {
 bool query_progress(StreamState& s, std::uint64_t seq, cudaError_t* error) {
   *error = cudaSuccess;
   if (s.completed >= seq) return true;
-  if (emulator().progress != Progress::kAsync || progress_draw() % 2 == 0) {
+  Emulator& e = emulator();
+  if (e.progress == Progress::kAsync && e.stalled > 0) {  // busy: a poll only passes the time
+    --e.stalled;
+    return false;
+  }
+  if (e.progress != Progress::kAsync || progress_draw() % 2 == 0) {
     *error = run_until(s, seq);
     return true;
   }

@@ -68,9 +68,10 @@ enum class Progress {
   // The default, as a real device: work completes at times the host cannot predict. After each
   // call that queues work the device may run some of its queued work (none, one operation, a
   // stream's, the whole device's), drawn from the schedule seed, always in stream and event
-  // order; a query of unfinished work completes it or answers cudaErrorNotReady (also recorded
-  // as the last error, as the runtime does), again as the seed draws; host reads of pinned
-  // memory that no synchronisation orders see whichever state that leaves.
+  // order, and now and then it stalls for 64 to 255 calls (a long kernel), so that the host runs
+  // steps ahead; a query of unfinished work completes it or answers cudaErrorNotReady (also
+  // recorded as the last error, as the runtime does), again as the seed draws; host reads of
+  // pinned memory that no synchronisation orders see whichever state that leaves.
   kAsync,
   // Work runs only when the host waits for it or queries it: a missing synchronisation always
   // reads stale data (for tests that plant one).
