@@ -234,6 +234,11 @@ void Trainer::fit(BatchSource& source) {
         stop_ = true;
         break;
       }
+      // The update's one wait for the device, if any, before its first batch goes up; then what
+      // has come back is looked at, so that no update is queued after one that stops the run.
+      log->make_room();
+      report(/*wait=*/false);
+      if (stop_) break;
       const auto step_start = std::chrono::steady_clock::now();
       // Updates group `accumulation` consecutive batches; the last group may be shorter.
       const std::int64_t first = position_.batch;
@@ -241,8 +246,6 @@ void Trainer::fit(BatchSource& source) {
       const Tensor seed = Tensor::full(Shape{}, 1.0 / static_cast<double>(group));
       StepInfo info;
       const std::int64_t first_rows = std::min(rows, first * batch + batch) - first * batch;
-      // The update's one wait for the device, if any, before its first batch goes up.
-      log->make_room();
       if (graphs && executor_.buffer_generation() != generation) {
         runtime.drop_graphs();
         placed.clear();
