@@ -40,7 +40,7 @@ cudaError_t check_operand(const Gemm& g, const char* name, const void* p, std::i
                           std::int64_t cols, std::int64_t ld, int device) {
   const std::size_t bytes = extent(rows, cols, ld);
   if (bytes == 0) return cudaSuccess;
-  const Allocation* a = find_allocation(p, bytes);
+  const Allocation* a = find_allocation(p, bytes, /*in_stream_order=*/true);
   if (a != nullptr && a->device == device) return cudaSuccess;
   std::ostringstream m;
   m << g.routine << ": operand " << name << " (" << rows << " x " << cols << ", ld " << ld << ", "
@@ -97,7 +97,7 @@ cudaError_t run_gemm(const Gemm& g, int device) {
   }
   if (e == cudaSuccess) e = check_operand(g, "D", g.d, g.m, g.n, g.ldd, device);
   if (e == cudaSuccess && g.bias != nullptr &&
-      find_allocation(g.bias, g.m * sizeof(float)) == nullptr) {
+      find_allocation(g.bias, g.m * sizeof(float), /*in_stream_order=*/true) == nullptr) {
     e = fault(cudaErrorIllegalAddress,
               std::string(g.routine) + ": the bias vector is not inside one device allocation");
   }

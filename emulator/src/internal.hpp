@@ -124,6 +124,7 @@ struct Allocation {
   char* ptr = nullptr;
   std::size_t bytes = 0;
   PoolBlock* pool_block = nullptr;  // null for cudaMalloc
+  std::uint64_t id = 0;             // distinguishes reuses of one address
 };
 
 struct Device {
@@ -153,8 +154,13 @@ struct Emulator {
   std::recursive_mutex mutex;
   std::vector<std::unique_ptr<Device>> devices;
   std::map<std::uintptr_t, Allocation> allocations;  // by address
-  std::map<std::uintptr_t, std::size_t> pinned;      // host allocations of cudaMallocHost
-  std::map<const void*, StreamPtr> streams;          // live stream handles
+  // Freed with cudaFreeAsync, the free not run yet: work queued before the free may still use
+  // them (the address may be allocated again meanwhile, in the same stream); nothing queued
+  // after it may.
+  std::multimap<std::uintptr_t, Allocation> freeing;
+  std::uint64_t allocation_ids = 0;
+  std::map<std::uintptr_t, std::size_t> pinned;  // host allocations of cudaMallocHost
+  std::map<const void*, StreamPtr> streams;      // live stream handles
   std::map<const void*, std::unique_ptr<EventState>> events;
   std::map<const void*, int> pools;  // pool handle -> device
   std::map<const void*, std::unique_ptr<GraphState>> graphs;
@@ -265,8 +271,11 @@ bool redzones_intact(const char* block, std::size_t total, const char* user, std
 
 // The device whose region holds `p`, or -1.
 int device_of(const void* p);
-// The live allocation holding [p, p + bytes), or null.
-const Allocation* find_allocation(const void* p, std::size_t bytes);
+// The live allocation holding [p, p + bytes), or null. `in_stream_order`: as work running on the
+// device sees it, which includes an allocation whose stream-ordered free has not run yet.
+const Allocation* find_allocation(const void* p, std::size_t bytes, bool in_stream_order = false);
+// Forgets allocation `id` at `ptr` once its stream-ordered free has run.
+void forget_allocation(const void* ptr, std::uint64_t id);
 bool is_pinned(const void* p, std::size_t bytes);
 
 // Runs a kernel grid on the calling thread (scheduler.cpp).

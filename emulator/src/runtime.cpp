@@ -236,15 +236,42 @@ int device_of(const void* p) {
   return -1;
 }
 
-const Allocation* find_allocation(const void* p, std::size_t bytes) {
+namespace {
+
+// The allocation of `records` that starts at or before addr and holds [addr, addr + bytes).
+template <typename Records>
+const Allocation* holding(const Records& records, std::uintptr_t addr, std::size_t bytes) {
+  auto it = records.upper_bound(addr);
+  while (it != records.begin()) {
+    --it;
+    if (addr + bytes <= it->first + it->second.bytes) return &it->second;
+    if (it->first + kRedzone + it->second.bytes < addr) break;  // no record before reaches it
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const Allocation* find_allocation(const void* p, std::size_t bytes, bool in_stream_order) {
   const Emulator& e = emulator();
   const auto addr = reinterpret_cast<std::uintptr_t>(p);
   auto it = e.allocations.upper_bound(addr);
-  if (it == e.allocations.begin()) return nullptr;
-  --it;
-  const Allocation& a = it->second;
-  if (addr + bytes > it->first + a.bytes) return nullptr;
-  return &a;
+  if (it != e.allocations.begin()) {
+    --it;
+    if (addr + bytes <= it->first + it->second.bytes) return &it->second;
+  }
+  return in_stream_order ? holding(e.freeing, addr, bytes) : nullptr;
+}
+
+void forget_allocation(const void* ptr, std::uint64_t id) {
+  Emulator& e = emulator();
+  auto [first, last] = e.freeing.equal_range(reinterpret_cast<std::uintptr_t>(ptr));
+  for (auto it = first; it != last; ++it) {
+    if (it->second.id == id) {
+      e.freeing.erase(it);
+      return;
+    }
+  }
 }
 
 bool is_pinned(const void* p, std::size_t bytes) {

@@ -104,7 +104,8 @@ cudaError_t device_malloc(Device& d, std::size_t bytes, void** out) {
   grant_access({d.index});
   shape_block(block, total, user, bytes, true);
   Emulator& e = emulator();
-  e.allocations[reinterpret_cast<std::uintptr_t>(user)] = Allocation{d.index, user, bytes, nullptr};
+  e.allocations[reinterpret_cast<std::uintptr_t>(user)] =
+      Allocation{d.index, user, bytes, nullptr, ++e.allocation_ids};
   ++e.counters.device_allocations;
   *out = user;
   return cudaSuccess;

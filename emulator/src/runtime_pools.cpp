@@ -105,7 +105,8 @@ cudaError_t cudaMallocAsync(void** ptr, std::size_t bytes, cudaStream_t stream) 
   b->free_done = false;
   pool.used += b->capacity;
   pool.used_high = std::max(pool.used_high, pool.used);
-  e.allocations[reinterpret_cast<std::uintptr_t>(b->ptr)] = Allocation{d.index, b->ptr, bytes, b};
+  e.allocations[reinterpret_cast<std::uintptr_t>(b->ptr)] =
+      Allocation{d.index, b->ptr, bytes, b, ++e.allocation_ids};
   // The allocation becomes usable in stream order: fresh bytes, redzones around them.
   Op op;
   op.devices.push_back(d.index);
@@ -134,8 +135,10 @@ cudaError_t cudaFreeAsync(void* ptr, cudaStream_t stream) {
   Emulator& e = emulator();
   auto it = e.allocations.find(reinterpret_cast<std::uintptr_t>(ptr));
   if (it == e.allocations.end()) return set_error(cudaErrorInvalidValue);
+  // Work queued before the free still uses the memory; its record goes when the free runs.
   const Allocation a = it->second;
   e.allocations.erase(it);
+  e.freeing.emplace(reinterpret_cast<std::uintptr_t>(a.ptr), a);
   if (a.pool_block == nullptr) {  // cudaMalloc memory freed in stream order: straight back
     Device& d = *device_at(a.device);
     Op op;
@@ -151,6 +154,7 @@ cudaError_t cudaFreeAsync(void* ptr, cudaStream_t stream) {
       }
       unpoison(block, total);
       heap_give(d, block, total);
+      forget_allocation(a.ptr, a.id);
       return err;
     };
     enqueue(*s, std::move(op));
@@ -173,6 +177,7 @@ cudaError_t cudaFreeAsync(void* ptr, cudaStream_t stream) {
     }
     poison(b->ptr, b->capacity);  // freed: any later access is a use after free
     b->free_done = --b->frees_pending == 0 && !b->in_use;
+    forget_allocation(a.ptr, a.id);
     return err;
   };
   enqueue(*s, std::move(op));

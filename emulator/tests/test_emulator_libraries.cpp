@@ -145,6 +145,28 @@ TEST(EmulatedCublas, AGemmReadingPastAnOperandIsAFault) {
   cublasDestroy(h);
 }
 
+// In stream order, a GEMM queued before the free of its operand still reads it, even when the
+// stream allocates the same memory again, smaller, before the GEMM runs.
+TEST(EmulatedCublas, AGemmQueuedBeforeItsOperandIsFreedInStreamOrderRuns) {
+  ProgressScope lazy(emu::Progress::kLazy);  // nothing runs before the synchronisation
+  cublasHandle_t h = nullptr;
+  ASSERT_EQ(cublasCreate(&h), CUBLAS_STATUS_SUCCESS);
+  float* a = upload(values(64, 1.0f));
+  float* c = device_alloc<float>(64);
+  const float one = 1.0f, zero = 0.0f;
+  ASSERT_EQ(
+      cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, 8, 8, 8, &one, a, CUDA_R_32F, 8, a, CUDA_R_32F, 8,
+                   &zero, c, CUDA_R_32F, 8, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+      CUBLAS_STATUS_SUCCESS);
+  ASSERT_EQ(cudaFreeAsync(a, nullptr), cudaSuccess);
+  float* again = device_alloc<float>(4);  // the pool hands the freed block to the same stream
+  EXPECT_EQ(again, a);
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess) << emu::last_fault();
+  cudaFreeAsync(again, nullptr);
+  cudaFreeAsync(c, nullptr);
+  cublasDestroy(h);
+}
+
 TEST(EmulatedCublas, LtMatmulWithTheBiasEpilogue) {
   cublasLtHandle_t lt = nullptr;
   ASSERT_EQ(cublasLtCreate(&lt), CUBLAS_STATUS_SUCCESS);
