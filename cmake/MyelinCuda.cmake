@@ -16,6 +16,26 @@ if(MYELIN_CUDA STREQUAL "EMULATED")
   endif()
   set(MYELIN_WITH_CUDA ON)
   set(MYELIN_EMULATED_DEVICE ON)
+  # nvcc contracts a * b + c into one fused multiply-add (one rounding) by default: emulated
+  # kernels are compiled to do the same where this machine has the instruction (checked by
+  # running one); elsewhere they round twice, and say so here.
+  include(CheckCXXSourceRuns)
+  set(CMAKE_REQUIRED_FLAGS "-mfma")
+  check_cxx_source_runs([=[
+    #include <immintrin.h>
+    int main() {
+      volatile float a = 1.0f + 0x1p-12f, b = 1.0f - 0x1p-12f, c = -1.0f;
+      const float fused = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
+      return fused == -0x1p-24f ? 0 : 1;
+    }]=] MYELIN_HOST_RUNS_FMA)
+  unset(CMAKE_REQUIRED_FLAGS)
+  if(MYELIN_HOST_RUNS_FMA)
+    set(MYELIN_EMULATED_FMA_FLAGS "-mfma;-ffp-contract=fast")
+  else()
+    set(MYELIN_EMULATED_FMA_FLAGS "-ffp-contract=off")
+    message(STATUS "this machine has no FMA instructions: emulated kernels round a * b + c twice "
+                   "(nvcc would contract it into one fused multiply-add)")
+  endif()
 elseif(NOT MYELIN_CUDA STREQUAL "OFF")
   # nvcc is usually not on PATH outside a CUDA shell: also look where the toolkit installs.
   if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX})
