@@ -124,6 +124,57 @@ TEST(CudaOpsFallback, LinearWithoutACublasLtAlgorithmMatchesTheCpu) {
 }
 #endif
 
+// ExecutorOptions::allow_tf32: the GEMMs round their inputs to TF32 (10-bit mantissas), so each
+// output of the linear op may differ from the exact product by up to 2^-10 of the sum of the
+// magnitudes of its terms (both factors rounded to 2^-11, float32 accumulation besides); without
+// it the same outputs stay within the float32 bound. The TF32 run must really differ.
+TEST(CudaOpsTf32, TheLinearOpWithinTf32RoundingOfTheCpu) {
+  MYELIN_REQUIRE_GPU();
+  const std::int64_t rows = 37, in = 300, out = 19;
+  Graph g(8);
+  const Value x = g.input("x", Shape{rows, in});
+  const Value y = g.linear_layer(x, out, {}, "fc");
+  const Tensor input = test::random_tensor(Shape{rows, in}, 4, -1, 1, DType::kFloat32);
+  auto run = [&](Device device, bool tf32) {
+    ExecutorOptions options;
+    options.device = device;
+    options.allow_tf32 = tf32;
+    options.outputs = {y};
+    Executor e(g, options);
+    e.set_input(x, input);
+    e.forward(Mode::kEval);
+    return e.value(y).to(Device::cpu()).to_vector<double>();
+  };
+  const std::vector<double> cpu = run(Device::cpu(), false);
+  const std::vector<double> fp32 = run(Device::cuda(0), false);
+  const std::vector<double> tf32 = run(Device::cuda(0), true);
+  // The sum of |x_k w_k| of each output, in double.
+  const std::vector<double> xs = input.to_vector<double>();
+  const std::vector<double> w = g.tensor(g.find("fc.weight")).to_vector<double>();
+  double worst_tf32 = 0, worst_fp32 = 0;
+  bool differs = false;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t o = 0; o < out; ++o) {
+      double magnitude = 0;
+      for (std::int64_t k = 0; k < in; ++k) {
+        magnitude += std::abs(xs[static_cast<std::size_t>(r * in + k)] *
+                              w[static_cast<std::size_t>(o * in + k)]);
+      }
+      const std::size_t i = static_cast<std::size_t>(r * out + o);
+      worst_tf32 = std::max(worst_tf32, std::abs(tf32[i] - cpu[i]) / magnitude);
+      worst_fp32 = std::max(worst_fp32, std::abs(fp32[i] - cpu[i]) / magnitude);
+      differs = differs || tf32[i] != fp32[i];
+    }
+  }
+  std::cout << "linear, error per output over the sum of its terms' magnitudes: tf32 " << worst_tf32
+            << ", float32 " << worst_fp32 << "\n";
+  EXPECT_TRUE(differs) << "TF32 gave the float32 bits: it did not run";
+  EXPECT_LE(worst_tf32, std::ldexp(1.0, -10));
+  // float32: each product and partial sum rounded to 2^-24 relative, over about sqrt(300)
+  // levels of a summation tree at worst: far below TF32's.
+  EXPECT_LE(worst_fp32, 1e-5);
+}
+
 // The comparison itself: a NaN or an infinity on one side and not the other fails.
 TEST(CudaComparison, NonFiniteValuesMatchOnlyTheirLikes) {
   auto error = [](float gpu, float cpu) {
